@@ -1,0 +1,155 @@
+package cluster
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/gocluster/cluster/internal/wire"
+)
+
+// Defaults for the zero values of Config.
+const (
+	// DefaultShutdownTimeout is how long a worker has to exit after its
+	// shutdown notice before it gets SIGTERM.
+	DefaultShutdownTimeout = 10 * time.Second
+	// DefaultKillTimeout is how long a worker has to exit after SIGTERM
+	// before it gets SIGKILL.
+	DefaultKillTimeout = 5 * time.Second
+	// DefaultMaxMessageSize is the largest message accepted from a peer.
+	DefaultMaxMessageSize = wire.DefaultMaxFrame
+	// DefaultRestartDelay is the first delay before a crashed worker is
+	// replaced; it doubles with each crash in a row, up to DefaultMaxRestartDelay.
+	DefaultRestartDelay = 100 * time.Millisecond
+	// DefaultMaxRestartDelay caps the delay before a crashed worker is replaced.
+	DefaultMaxRestartDelay = 30 * time.Second
+)
+
+// Settings say how workers are started: Node's cluster.setupPrimary. They
+// apply to workers forked after they are set (see Primary.Setup).
+type Settings struct {
+	// Exec is the program workers run. Empty means this program
+	// (os.Executable), which then takes its worker path.
+	Exec string
+	// Args are the worker's arguments, without the program name. Nil means
+	// this process's own arguments (os.Args[1:]).
+	Args []string
+	// Env is added to every worker's environment (KEY=value), after this
+	// process's own environment.
+	Env []string
+	// Dir is the working directory of workers; empty means this process's.
+	Dir string
+	// Silent pipes each worker's stdout and stderr through the primary, each
+	// line prefixed with "[worker N] ", instead of letting workers write to
+	// the primary's stdout and stderr directly.
+	Silent bool
+}
+
+// Config configures a Primary. The zero value works: one worker per CPU,
+// running this same program.
+type Config struct {
+	// Workers is how many workers Run starts. 0 means one per CPU.
+	Workers int
+
+	Settings
+
+	// WorkerProcs is the GOMAXPROCS each worker gets unless its environment
+	// sets one: 0 means the CPUs divided among the workers (at least 1), so
+	// that workers don't all schedule threads on every CPU; -1 leaves the
+	// Go default.
+	WorkerProcs int
+
+	// ShutdownTimeout is how long a worker may drain after its shutdown
+	// notice before SIGTERM; 0 means DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
+	// KillTimeout is how long after SIGTERM before SIGKILL; 0 means
+	// DefaultKillTimeout.
+	KillTimeout time.Duration
+
+	// RestartDelay and MaxRestartDelay bound the exponential back-off before
+	// a crashed worker is replaced; 0 means the defaults. Workers that exit
+	// after Disconnect or Kill are not replaced.
+	RestartDelay    time.Duration
+	MaxRestartDelay time.Duration
+
+	// MaxMessageSize is the largest message, in bytes, the primary accepts
+	// from a worker and a worker from the primary; 0 means
+	// DefaultMaxMessageSize. A larger frame closes the channel it came on.
+	MaxMessageSize int
+
+	// Stdout and Stderr receive silent workers' output; nil means os.Stdout
+	// and os.Stderr.
+	Stdout, Stderr io.Writer
+
+	// Logger receives the primary's log lines; nil means slog.Default().
+	Logger *slog.Logger
+
+	// NoSignals stops Run from handling SIGINT and SIGTERM itself; Run then
+	// ends only when its context does.
+	NoSignals bool
+}
+
+// withDefaults validates c and fills in zero values.
+func (c Config) withDefaults() (Config, error) {
+	bad := func(format string, a ...any) (Config, error) {
+		return c, fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, a...)...)
+	}
+	switch {
+	case c.Workers < 0:
+		return bad("Workers is %d; use 0 for one per CPU or a positive count", c.Workers)
+	case c.WorkerProcs < -1:
+		return bad("WorkerProcs is %d; use -1 (Go default), 0 (CPUs / workers) or a positive count", c.WorkerProcs)
+	case c.ShutdownTimeout < 0, c.KillTimeout < 0, c.RestartDelay < 0, c.MaxRestartDelay < 0:
+		return bad("timeouts and delays must not be negative (0 means the default)")
+	case c.MaxMessageSize < 0 || c.MaxMessageSize > 1<<30:
+		return bad("MaxMessageSize is %d; use 0 for the default (%d) or up to 1 GiB", c.MaxMessageSize, DefaultMaxMessageSize)
+	}
+	if err := c.Settings.validate(); err != nil {
+		return c, err
+	}
+	if c.Workers == 0 {
+		c.Workers = runtime.NumCPU()
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.KillTimeout == 0 {
+		c.KillTimeout = DefaultKillTimeout
+	}
+	if c.RestartDelay == 0 {
+		c.RestartDelay = DefaultRestartDelay
+	}
+	if c.MaxRestartDelay == 0 {
+		c.MaxRestartDelay = DefaultMaxRestartDelay
+	}
+	if c.MaxRestartDelay < c.RestartDelay {
+		return bad("MaxRestartDelay (%v) is below RestartDelay (%v)", c.MaxRestartDelay, c.RestartDelay)
+	}
+	if c.MaxMessageSize == 0 {
+		c.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c, nil
+}
+
+func (s Settings) validate() error {
+	for _, kv := range s.Env {
+		if !validEnv(kv) {
+			return fmt.Errorf("%w: Env entry %q is not KEY=value", ErrInvalidConfig, kv)
+		}
+	}
+	return nil
+}
+
+func validEnv(kv string) bool {
+	for i := 0; i < len(kv); i++ {
+		if kv[i] == '=' {
+			return i > 0
+		}
+	}
+	return false
+}

@@ -1,0 +1,3 @@
+module github.com/gocluster/cluster
+
+go 1.23

@@ -1,0 +1,120 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gocluster/cluster/internal/wire"
+)
+
+// Worker is the primary's handle on one worker process. Its methods may be
+// called from any goroutine.
+type Worker struct {
+	id       int
+	p        *Primary
+	proc     *os.Process
+	ep       *endpoint
+	settings Settings // the settings it was forked with, kept for restarts
+	env      []string // the env given to Fork, kept for restarts
+
+	connected  atomic.Bool
+	dead       atomic.Bool
+	ready      atomic.Bool
+	disconnect atomic.Bool // exitedAfterDisconnect
+	exited     chan struct{}
+
+	disconnected bool // EventDisconnect emitted; owned by the supervisor goroutine
+}
+
+// ID returns the worker's id: 1 for the first worker forked, then 2, 3...
+// Ids are never reused.
+func (w *Worker) ID() int { return w.id }
+
+// PID returns the worker's process id, for display. The primary never
+// signals a worker by this number, only through its process handle.
+func (w *Worker) PID() int { return w.proc.Pid }
+
+// Process returns the worker's process handle.
+func (w *Worker) Process() *os.Process { return w.proc }
+
+// Send sends a message to the worker, which receives it on Messages with
+// From 0. It returns when the message is written or queued; it waits only
+// while the worker's queue holds more than a few MiB (the worker does not
+// read). It fails with ErrDisconnected once the channel is closed.
+func (w *Worker) Send(msg []byte) error { return w.ep.send(wire.TypeMsg, 0, 0, msg) }
+
+// Request sends a request to the worker and waits for its reply until ctx
+// ends. A reply made with ReplyError comes back as a *RemoteError.
+func (w *Worker) Request(ctx context.Context, msg []byte) ([]byte, error) {
+	return w.ep.request(ctx, 0, msg)
+}
+
+// Kill sends sig to the worker process (Node's worker.kill). Like Node, it
+// counts as a deliberate stop: the worker is not replaced when it exits.
+func (w *Worker) Kill(sig os.Signal) error {
+	w.disconnect.Store(true)
+	if err := w.proc.Signal(sig); err != nil {
+		return fmt.Errorf("cluster: kill worker %d: %w", w.id, err)
+	}
+	return nil
+}
+
+// Disconnect stops the worker gracefully and waits until it has exited: it
+// gets its shutdown notice (Shutdown closes), then, if it is still running
+// after Config.ShutdownTimeout or when ctx ends, SIGTERM, then after
+// Config.KillTimeout SIGKILL. The worker is not replaced. It returns nil if
+// the worker exited on its own, ErrForced if a signal was needed.
+func (w *Worker) Disconnect(ctx context.Context) error {
+	w.disconnect.Store(true)
+	w.ep.enqueue(wire.TypeCtl, 0, 0, []byte{ctlShutdown})
+	drain := time.NewTimer(w.p.cfg.ShutdownTimeout)
+	defer drain.Stop()
+	select {
+	case <-w.exited:
+		return nil
+	case <-drain.C:
+	case <-ctx.Done():
+	}
+	return w.terminate()
+}
+
+// terminate sends SIGTERM, then SIGKILL after KillTimeout, and waits for exit.
+func (w *Worker) terminate() error {
+	w.signal(syscall.SIGTERM)
+	kill := time.NewTimer(w.p.cfg.KillTimeout)
+	defer kill.Stop()
+	select {
+	case <-w.exited:
+	case <-kill.C:
+		w.signal(os.Kill)
+		<-w.exited
+	}
+	return fmt.Errorf("cluster: worker %d: %w", w.id, ErrForced)
+}
+
+func (w *Worker) signal(sig os.Signal) {
+	if err := w.proc.Signal(sig); err != nil && !w.dead.Load() {
+		w.p.emit(Event{Type: EventError, Worker: w, Err: fmt.Errorf("cluster: signal %v to worker %d: %w", sig, w.id, err)})
+	}
+}
+
+// IsConnected reports whether the worker's IPC channel is open (it completed
+// the handshake and has not disconnected).
+func (w *Worker) IsConnected() bool { return w.connected.Load() }
+
+// IsDead reports whether the worker process has exited.
+func (w *Worker) IsDead() bool { return w.dead.Load() }
+
+// IsReady reports whether the worker called Ready.
+func (w *Worker) IsReady() bool { return w.ready.Load() }
+
+// ExitedAfterDisconnect reports whether the worker was stopped on purpose
+// (Disconnect, Kill, or the primary shutting down) rather than dying on its own.
+func (w *Worker) ExitedAfterDisconnect() bool { return w.disconnect.Load() }
+
+// Done returns a channel closed when the worker process has exited.
+func (w *Worker) Done() <-chan struct{} { return w.exited }

@@ -1,0 +1,261 @@
+package wire
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+// DefaultHighWater is how many queued bytes make Send wait for the writer.
+const DefaultHighWater = 4 << 20
+
+// burstGap is how soon after the previous Send a new one counts as part of a
+// burst. A Send outside a burst on an idle connection writes at once from the
+// caller's goroutine (no hand-off: lowest latency); a Send inside a burst is
+// queued for the writer goroutine, which coalesces the queue into one write.
+const burstGap = 10 * time.Microsecond
+
+// Conn is a framed, full-duplex connection. ReadFrame may be called from one
+// goroutine at a time; the write methods from any number of goroutines.
+type Conn struct {
+	rw  io.ReadWriteCloser
+	max int
+
+	rbuf []byte
+	r, w int
+
+	mu       sync.Mutex
+	space    sync.Cond // signalled when queued bytes drop or the conn fails
+	pending  []byte
+	spare    []byte
+	writing  bool // a write is in flight (the writer's or an inline one)
+	err      error
+	lastSend time.Time
+	wake     chan struct{}
+	done     chan struct{}
+	closeMu  sync.Once
+}
+
+// NewConn wraps rw. maxFrame bounds the payload this side accepts (0 means
+// DefaultMaxFrame). It starts the writer goroutine, which ends on Close.
+func NewConn(rw io.ReadWriteCloser, maxFrame int) *Conn {
+	if maxFrame <= 0 {
+		maxFrame = DefaultMaxFrame
+	}
+	c := &Conn{
+		rw:   rw,
+		max:  maxFrame,
+		rbuf: make([]byte, 64<<10),
+		wake: make(chan struct{}, 1),
+		done: make(chan struct{}),
+	}
+	c.space.L = &c.mu
+	go c.writeLoop()
+	return c
+}
+
+// ReadFrame reads the next frame. The returned payload aliases the read
+// buffer and is valid until the next call.
+func (c *Conn) ReadFrame() (Frame, error) {
+	if err := c.fill(HeaderSize); err != nil {
+		return Frame{}, err
+	}
+	f, n, err := ParseHeader(c.rbuf[c.r:c.w], c.max)
+	if err != nil {
+		return Frame{}, err
+	}
+	if err := c.fill(HeaderSize + n); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return Frame{}, err
+	}
+	f.Payload = c.rbuf[c.r+HeaderSize : c.r+HeaderSize+n : c.r+HeaderSize+n]
+	c.r += HeaderSize + n
+	return f, nil
+}
+
+// fill makes sure at least n unread bytes are buffered.
+func (c *Conn) fill(n int) error {
+	if c.w-c.r >= n {
+		return nil
+	}
+	if n > len(c.rbuf)-c.r {
+		buf := c.rbuf
+		if n > len(buf) {
+			buf = make([]byte, max(n, 2*len(buf)))
+		}
+		c.w = copy(buf, c.rbuf[c.r:c.w])
+		c.r = 0
+		c.rbuf = buf
+	}
+	for c.w-c.r < n {
+		m, err := c.rw.Read(c.rbuf[c.w:])
+		c.w += m
+		if err != nil {
+			if c.w-c.r >= n {
+				return nil
+			}
+			if err == io.EOF && c.w > c.r {
+				return io.ErrUnexpectedEOF
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// Enqueue queues a frame for the writer goroutine and returns at once: it
+// never blocks and never writes from the caller's goroutine. Use it where
+// blocking is not allowed (a supervisor's loop).
+func (c *Conn) Enqueue(t Type, peer uint32, id uint64, payload []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return c.err
+	}
+	c.pending = AppendFrame(c.pending, t, peer, id, payload)
+	c.kick()
+	return nil
+}
+
+// Send writes a frame. On an idle connection it writes at once from the
+// caller's goroutine; during a burst it queues the frame for the writer,
+// waiting first while more than DefaultHighWater bytes are queued. The
+// payload is not retained after Send returns.
+func (c *Conn) Send(t Type, peer uint32, id uint64, payload []byte) error {
+	c.mu.Lock()
+	now := time.Now()
+	for c.err == nil && len(c.pending) > DefaultHighWater {
+		c.space.Wait()
+	}
+	if c.err != nil {
+		err := c.err
+		c.mu.Unlock()
+		return err
+	}
+	burst := now.Sub(c.lastSend) < burstGap
+	c.lastSend = now
+	if burst || c.writing || len(c.pending) > 0 {
+		c.pending = AppendFrame(c.pending, t, peer, id, payload)
+		c.kick()
+		c.mu.Unlock()
+		return nil
+	}
+	// Idle: write inline, header and payload in one writev.
+	c.writing = true
+	hdr := appendHeader(c.spare[:0], t, peer, id, len(payload))
+	c.mu.Unlock()
+	var err error
+	if len(payload) > 0 && len(payload) > 4<<10 {
+		bufs := net.Buffers{hdr, payload}
+		_, err = bufs.WriteTo(c.rw)
+	} else {
+		hdr = append(hdr, payload...)
+		_, err = c.rw.Write(hdr)
+	}
+	c.mu.Lock()
+	c.spare = hdr[:0]
+	c.writing = false
+	if err != nil {
+		c.failLocked(err)
+	} else if len(c.pending) > 0 {
+		c.kick()
+	}
+	c.mu.Unlock()
+	if err != nil {
+		return c.errOf()
+	}
+	return nil
+}
+
+func (c *Conn) errOf() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// kick wakes the writer goroutine. c.mu is held.
+func (c *Conn) kick() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (c *Conn) writeLoop() {
+	for {
+		select {
+		case <-c.wake:
+		case <-c.done:
+			return
+		}
+		c.mu.Lock()
+		for len(c.pending) > 0 && !c.writing && c.err == nil {
+			buf := c.pending
+			c.pending = c.spare[:0]
+			c.writing = true
+			c.mu.Unlock()
+			_, err := c.rw.Write(buf)
+			c.mu.Lock()
+			if cap(buf) <= 2*DefaultHighWater {
+				c.spare = buf[:0]
+			} else {
+				c.spare = nil
+			}
+			c.writing = false
+			if err != nil {
+				c.failLocked(err)
+			}
+			c.space.Broadcast()
+		}
+		c.mu.Unlock()
+	}
+}
+
+// Flush waits until every queued frame has been written, the connection
+// fails, or timeout passes; it reports whether the queue was written.
+func (c *Conn) Flush(timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		c.mu.Lock()
+		idle := len(c.pending) == 0 && !c.writing
+		failed := c.err != nil
+		c.mu.Unlock()
+		if idle || failed {
+			return idle && !failed
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+}
+
+// failLocked records the first write error and closes the connection.
+func (c *Conn) failLocked(err error) {
+	if c.err == nil {
+		c.err = fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	c.space.Broadcast()
+	go c.Close()
+}
+
+// Close closes the connection: pending frames are dropped, blocked writers
+// get ErrClosed and a blocked ReadFrame returns an error.
+func (c *Conn) Close() error {
+	var err error
+	c.closeMu.Do(func() {
+		c.mu.Lock()
+		if c.err == nil {
+			c.err = ErrClosed
+		}
+		c.space.Broadcast()
+		c.mu.Unlock()
+		close(c.done)
+		err = c.rw.Close()
+	})
+	return err
+}

@@ -1,0 +1,127 @@
+package cluster
+
+import (
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gocluster/cluster/internal/wire"
+)
+
+const (
+	// mailboxChan is the buffer of the channel users read.
+	mailboxChan = 256
+	// mailboxUnread bounds what is kept while nobody has asked for the
+	// channel yet; past it messages are dropped (requests answered with
+	// ErrNoReader) and a warning is logged.
+	mailboxUnread = 1024
+	// mailboxBytes bounds what is queued for a reader that is slow: past it
+	// the channel's reading goroutine waits, which pushes back on the sender.
+	mailboxBytes = 64 << 20
+)
+
+// mailbox delivers received messages to a channel in order without making
+// the connection's reader wait for the consumer, except when more than
+// mailboxBytes are queued (then it waits: flow control back to the sender).
+type mailbox struct {
+	ch         chan *Message
+	subscribed atomic.Bool
+	log        *slog.Logger
+
+	mu       sync.Mutex
+	space    sync.Cond
+	queue    []*Message
+	bytes    int
+	draining bool
+	closed   bool
+	dropped  int
+}
+
+func newMailbox(log *slog.Logger) *mailbox {
+	mb := &mailbox{ch: make(chan *Message, mailboxChan), log: log}
+	mb.space.L = &mb.mu
+	return mb
+}
+
+// channel marks the mailbox as read and returns its channel.
+func (mb *mailbox) channel() <-chan *Message {
+	mb.subscribed.Store(true)
+	mb.mu.Lock()
+	mb.space.Broadcast()
+	mb.mu.Unlock()
+	return mb.ch
+}
+
+// put delivers m. It is called by one connection reader at a time per
+// sender; the order of puts is the order of delivery.
+func (mb *mailbox) put(m *Message) {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	if mb.closed {
+		return
+	}
+	if len(mb.queue) == 0 {
+		select {
+		case mb.ch <- m:
+			return
+		default:
+		}
+	}
+	if !mb.subscribed.Load() && len(mb.queue) >= mailboxUnread {
+		mb.dropped++
+		if mb.dropped == 1 || mb.dropped%10000 == 0 {
+			mb.log.Warn("cluster: dropping messages: nobody reads Messages()", "dropped", mb.dropped)
+		}
+		if m.IsRequest() {
+			go m.reply(wire.TypeRepErr, encodeErr(ErrNoReader))
+		}
+		return
+	}
+	for mb.subscribed.Load() && mb.bytes > mailboxBytes && !mb.closed {
+		mb.space.Wait()
+	}
+	if mb.closed {
+		return
+	}
+	mb.queue = append(mb.queue, m)
+	mb.bytes += len(m.Data)
+	if !mb.draining {
+		mb.draining = true
+		go mb.drain()
+	}
+}
+
+// drain moves queued messages to the channel; it runs while the queue is
+// not empty, so put never overtakes a queued message.
+func (mb *mailbox) drain() {
+	mb.mu.Lock()
+	for len(mb.queue) > 0 {
+		m := mb.queue[0]
+		mb.mu.Unlock()
+		mb.ch <- m
+		mb.mu.Lock()
+		mb.queue[0] = nil
+		mb.queue = mb.queue[1:]
+		mb.bytes -= len(m.Data)
+		mb.space.Broadcast()
+	}
+	mb.draining = false
+	if mb.closed {
+		close(mb.ch)
+	}
+	mb.mu.Unlock()
+}
+
+// close closes the channel once every queued message was delivered.
+func (mb *mailbox) close() {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	if mb.closed {
+		return
+	}
+	mb.closed = true
+	mb.space.Broadcast()
+	if !mb.draining {
+		close(mb.ch)
+	}
+}

@@ -1,0 +1,47 @@
+package cluster
+
+import (
+	"sync/atomic"
+
+	"github.com/gocluster/cluster/internal/wire"
+)
+
+// Message is a message or request received from another process of the
+// cluster. Data belongs to the receiver.
+type Message struct {
+	// Data is the message body.
+	Data []byte
+	// From is the id of the worker that sent it, or 0 for the primary.
+	From int
+	// Worker is, in the primary, the handle of the sending worker; nil in a
+	// worker (use From).
+	Worker *Worker
+
+	id      uint64
+	ep      *endpoint
+	replied atomic.Bool
+}
+
+// IsRequest reports whether the sender waits for a reply (it called Request).
+func (m *Message) IsRequest() bool { return m.id != 0 }
+
+// Reply answers a request. It may be called from any goroutine, once.
+func (m *Message) Reply(data []byte) error {
+	return m.reply(wire.TypeRep, data)
+}
+
+// ReplyError answers a request with an error: the requester's Request
+// returns a *RemoteError with err's text.
+func (m *Message) ReplyError(err error) error {
+	return m.reply(wire.TypeRepErr, encodeErr(&RemoteError{Text: err.Error()}))
+}
+
+func (m *Message) reply(t wire.Type, data []byte) error {
+	if m.id == 0 {
+		return ErrNotRequest
+	}
+	if m.replied.Swap(true) {
+		return ErrReplied
+	}
+	return m.ep.send(t, 0, m.id, data)
+}

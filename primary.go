@@ -1,0 +1,268 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"os/signal"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Primary starts and supervises the workers. Create it with New; its
+// methods may be called from any goroutine.
+type Primary struct {
+	cfg    Config
+	log    *slog.Logger
+	events *broker
+	mail   *mailbox
+	stdout *syncWriter
+	stderr *syncWriter
+
+	settingsMu sync.Mutex
+	settings   Settings
+
+	started atomic.Bool
+	ops     chan func()   // the supervisor's inbox
+	done    chan struct{} // closed when Run returns
+	workers atomic.Pointer[map[int]*Worker]
+
+	// Owned by the supervisor goroutine (Run's).
+	table    map[int]*Worker
+	nextID   int
+	stopping bool
+}
+
+// New checks cfg and returns a Primary. It fails with an error wrapping
+// ErrInvalidConfig that says what to change, with ErrNotPrimary in a worker,
+// and with ErrUnsupported where worker processes are not available.
+func New(cfg Config) (*Primary, error) {
+	if IsWorker() {
+		return nil, ErrNotPrimary
+	}
+	if !supported {
+		return nil, ErrUnsupported
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	p := &Primary{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		events:   newBroker(),
+		mail:     newMailbox(cfg.Logger),
+		stdout:   &syncWriter{w: cfg.Stdout, def: os.Stdout},
+		stderr:   &syncWriter{w: cfg.Stderr, def: os.Stderr},
+		settings: cfg.Settings,
+		ops:      make(chan func()),
+		done:     make(chan struct{}),
+		table:    make(map[int]*Worker),
+	}
+	p.workers.Store(&map[int]*Worker{})
+	return p, nil
+}
+
+// Run forks Config.Workers workers and supervises them: a worker that dies
+// without being told to is replaced after a back-off. Run returns when ctx
+// ends or, unless Config.NoSignals, on SIGINT or SIGTERM; before returning it
+// stops every worker gracefully (see Worker.Disconnect) and waits for them.
+// It returns nil after such a stop, or the error that kept the first
+// workers from starting (a bad Exec, say). Run may be called once.
+func (p *Primary) Run(ctx context.Context) error {
+	if !p.started.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer close(p.done)
+	if !p.cfg.NoSignals {
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+	}
+	s := p.currentSettings()
+	p.emit(Event{Type: EventSetup, Settings: &s})
+	var startErr error
+	for i := 0; i < p.cfg.Workers && startErr == nil; i++ {
+		_, startErr = p.spawn(s, nil, 0)
+	}
+	stop := ctx.Done()
+	if startErr != nil {
+		stop = nil
+		p.beginShutdown()
+	}
+	for !p.stopping || len(p.table) > 0 {
+		select {
+		case op := <-p.ops:
+			op()
+		case <-stop:
+			stop = nil
+			p.beginShutdown()
+		}
+	}
+	p.events.close()
+	p.mail.close()
+	return startErr
+}
+
+// beginShutdown starts draining every worker; Run returns when the last one
+// has exited.
+func (p *Primary) beginShutdown() {
+	p.stopping = true
+	p.log.Info("cluster: shutting down", "workers", len(p.table))
+	for _, w := range p.table {
+		go w.Disconnect(context.Background())
+	}
+}
+
+// do runs op on the supervisor goroutine and waits until it has been taken.
+// It reports false if Run is not active.
+func (p *Primary) do(op func()) bool {
+	if !p.started.Load() {
+		return false
+	}
+	select {
+	case p.ops <- op:
+		return true
+	case <-p.done:
+		return false
+	}
+}
+
+// call runs op on the supervisor goroutine and waits until it has finished.
+func (p *Primary) call(op func()) bool {
+	finished := make(chan struct{})
+	if !p.do(func() { op(); close(finished) }) {
+		return false
+	}
+	<-finished
+	return true
+}
+
+// Fork starts one more worker with env (KEY=value) added to its
+// environment, like Node's cluster.fork(env). The worker is replaced with
+// the same env if it crashes. Fork needs Run to be active.
+func (p *Primary) Fork(env ...string) (*Worker, error) {
+	for _, kv := range env {
+		if !validEnv(kv) {
+			return nil, errors.Join(ErrInvalidConfig, errors.New("cluster: Fork env entry "+kv+" is not KEY=value"))
+		}
+	}
+	var w *Worker
+	var err error
+	if !p.call(func() {
+		if p.stopping {
+			err = ErrNotRunning
+			return
+		}
+		w, err = p.spawn(p.currentSettings(), env, 0)
+	}) {
+		return nil, ErrNotRunning
+	}
+	return w, err
+}
+
+// Setup replaces the settings used for workers forked from now on (Node's
+// cluster.setupPrimary) and emits EventSetup. Running workers are not
+// affected.
+func (p *Primary) Setup(s Settings) error {
+	if err := s.validate(); err != nil {
+		return err
+	}
+	p.settingsMu.Lock()
+	p.settings = s
+	p.settingsMu.Unlock()
+	p.emit(Event{Type: EventSetup, Settings: &s})
+	return nil
+}
+
+func (p *Primary) currentSettings() Settings {
+	p.settingsMu.Lock()
+	defer p.settingsMu.Unlock()
+	return p.settings
+}
+
+// Workers returns the live workers (not yet exited), ordered by id.
+func (p *Primary) Workers() []*Worker {
+	m := *p.workers.Load()
+	ws := make([]*Worker, 0, len(m))
+	for _, w := range m {
+		ws = append(ws, w)
+	}
+	slices.SortFunc(ws, func(a, b *Worker) int { return a.id - b.id })
+	return ws
+}
+
+// Worker returns the live worker with the given id, or nil.
+func (p *Primary) Worker(id int) *Worker { return (*p.workers.Load())[id] }
+
+// Broadcast sends msg to every live worker. It returns the errors of the
+// sends that failed, joined.
+func (p *Primary) Broadcast(msg []byte) error {
+	var errs []error
+	for _, w := range p.Workers() {
+		if err := w.Send(msg); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Disconnect stops every worker gracefully (Worker.Disconnect on each, at
+// once) and waits for them; they are not replaced. Run keeps running.
+func (p *Primary) Disconnect(ctx context.Context) error {
+	ws := p.Workers()
+	errs := make([]error, len(ws))
+	var wg sync.WaitGroup
+	for i, w := range ws {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = w.Disconnect(ctx)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Messages returns the channel of messages and requests from workers (Node's
+// 'message' event), each with Message.Worker set. Messages from one worker
+// arrive in the order it sent them. The channel is closed when Run returns.
+// Until the first call, up to 1,024 messages are kept and later ones
+// dropped; after it, a reader that falls behind slows the sending workers.
+func (p *Primary) Messages() <-chan *Message { return p.mail.channel() }
+
+// Events returns a channel that receives every event from now on, in order,
+// until ctx ends or Run returns (then it is closed after the last event).
+// Events are queued per subscriber without bound, so a slow reader never
+// stalls supervision and loses nothing; it must keep reading or cancel ctx.
+func (p *Primary) Events(ctx context.Context) <-chan Event { return p.events.subscribe(ctx) }
+
+// emit logs and publishes an event.
+func (p *Primary) emit(e Event) {
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	level := slog.LevelDebug
+	switch {
+	case e.Type == EventError:
+		level = slog.LevelError
+	case e.Type == EventExit && e.Worker != nil && !e.Worker.ExitedAfterDisconnect():
+		level = slog.LevelWarn
+	}
+	p.log.Log(context.Background(), level, "cluster: "+e.String())
+	p.events.publish(e)
+}
+
+// publishWorkers stores a copy of the table for readers outside the
+// supervisor goroutine.
+func (p *Primary) publishWorkers() {
+	m := make(map[int]*Worker, len(p.table))
+	for id, w := range p.table {
+		m[id] = w
+	}
+	p.workers.Store(&m)
+}

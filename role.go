@@ -1,0 +1,57 @@
+package cluster
+
+import (
+	"os"
+	"runtime"
+	"strconv"
+)
+
+// Environment variables a primary sets for its workers. A worker reads and
+// removes them at start-up, so programs it runs do not inherit them.
+const (
+	// EnvWorkerID holds the worker's id (1, 2, ...).
+	EnvWorkerID = "GOCLUSTER_WORKER_ID"
+	// EnvIPCFD holds the number of the file descriptor of the IPC channel.
+	EnvIPCFD = "GOCLUSTER_IPC_FD"
+)
+
+// role is read once, before main runs.
+var role = readRole()
+
+type roleInfo struct {
+	worker bool
+	id     int
+	fd     int
+}
+
+func readRole() roleInfo {
+	if runtime.GOOS == "windows" {
+		return roleInfo{}
+	}
+	idS, fdS := os.Getenv(EnvWorkerID), os.Getenv(EnvIPCFD)
+	if idS == "" || fdS == "" {
+		return roleInfo{}
+	}
+	os.Unsetenv(EnvWorkerID)
+	os.Unsetenv(EnvIPCFD)
+	id, err1 := strconv.Atoi(idS)
+	fd, err2 := strconv.Atoi(fdS)
+	if err1 != nil || err2 != nil || id <= 0 || fd < 3 {
+		return roleInfo{}
+	}
+	return roleInfo{worker: true, id: id, fd: fd}
+}
+
+// IsPrimary reports whether this process is the primary: it was not started
+// as a worker by a primary. A program run on its own is a primary; on
+// Windows, which has no worker processes here, IsPrimary is false so that
+// the program takes its worker path and runs as one process.
+func IsPrimary() bool { return !role.worker && runtime.GOOS != "windows" }
+
+// IsWorker reports whether this process was started as a worker by a primary.
+func IsWorker() bool { return role.worker }
+
+// ID returns this worker's id (1, 2, ...), or 0 in a process that is not a
+// worker. Ids are never reused within one primary: a restarted worker gets a
+// new id, as in Node.
+func ID() int { return role.id }

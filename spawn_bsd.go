@@ -1,0 +1,13 @@
+//go:build unix && !linux
+
+package cluster
+
+import "syscall"
+
+// sysProcAttr puts the worker in its own process group (a terminal's ^C
+// reaches the primary only, which drains the workers). Without a
+// parent-death signal, a worker notices its primary's death by the end of
+// its IPC channel.
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true}
+}

@@ -1,0 +1,75 @@
+//go:build unix
+
+package cluster
+
+import (
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"sync"
+	"syscall"
+)
+
+const supported = true
+
+// newChannel makes the socketpair of a worker's IPC channel: the primary's
+// end as a net.Conn and the worker's end as a file to pass to the child.
+// Both are close-on-exec; exec clears that for the file it passes.
+func newChannel() (net.Conn, *os.File, error) {
+	syscall.ForkLock.RLock()
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err == nil {
+		syscall.CloseOnExec(fds[0])
+		syscall.CloseOnExec(fds[1])
+	}
+	syscall.ForkLock.RUnlock()
+	if err != nil {
+		return nil, nil, os.NewSyscallError("socketpair", err)
+	}
+	parent := os.NewFile(uintptr(fds[0]), "gocluster-primary")
+	child := os.NewFile(uintptr(fds[1]), "gocluster-worker")
+	nc, err := net.FileConn(parent)
+	parent.Close()
+	if err != nil {
+		child.Close()
+		return nil, nil, err
+	}
+	return nc, child, nil
+}
+
+// The parent-death signal (Linux) is sent when the thread that forked the
+// child exits, not the process: so every worker is started from one
+// goroutine locked to its OS thread for the life of the process.
+var spawner struct {
+	once sync.Once
+	reqs chan spawnReq
+}
+
+type spawnReq struct {
+	cmd  *exec.Cmd
+	done chan error
+}
+
+func startCmd(cmd *exec.Cmd) error {
+	spawner.once.Do(func() {
+		spawner.reqs = make(chan spawnReq)
+		go func() {
+			runtime.LockOSThread() // never unlocked: the thread lives as long as the process
+			for r := range spawner.reqs {
+				r.done <- r.cmd.Start()
+			}
+		}()
+	})
+	done := make(chan error, 1)
+	spawner.reqs <- spawnReq{cmd, done}
+	return <-done
+}
+
+// exitSignal returns the signal that ended the process, or nil.
+func exitSignal(st *os.ProcessState) os.Signal {
+	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return ws.Signal()
+	}
+	return nil
+}

@@ -1,0 +1,20 @@
+package cluster
+
+import (
+	"net"
+	"os"
+	"os/exec"
+	"syscall"
+)
+
+// Windows has no worker processes here: programs run as one process (see
+// IsPrimary).
+const supported = false
+
+func newChannel() (net.Conn, *os.File, error) { return nil, nil, ErrUnsupported }
+
+func startCmd(*exec.Cmd) error { return ErrUnsupported }
+
+func sysProcAttr() *syscall.SysProcAttr { return nil }
+
+func exitSignal(*os.ProcessState) os.Signal { return nil }

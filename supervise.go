@@ -1,0 +1,252 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gocluster/cluster/internal/wire"
+)
+
+// stableAfter is how long a worker must have run for its crash to count as
+// the first of a new series (its back-off starts over).
+const stableAfter = 10 * time.Second
+
+// spawn starts a worker. It runs on the supervisor goroutine. streak is the
+// number of crashes in a row of the slot this worker replaces.
+func (p *Primary) spawn(s Settings, env []string, streak int) (*Worker, error) {
+	exe := s.Exec
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return nil, p.forkFailed(0, fmt.Errorf("cluster: fork: find this program: %w", err))
+		}
+	}
+	args := s.Args
+	if args == nil {
+		args = os.Args[1:]
+	}
+	nc, child, err := newChannel()
+	if err != nil {
+		return nil, p.forkFailed(0, fmt.Errorf("cluster: fork: IPC channel: %w", err))
+	}
+	p.nextID++
+	id := p.nextID
+	cmd := exec.Command(exe, args...)
+	cmd.Env = p.workerEnv(s, env, id)
+	cmd.Dir = s.Dir
+	cmd.ExtraFiles = []*os.File{child}
+	cmd.SysProcAttr = sysProcAttr()
+	cmd.WaitDelay = time.Second
+	var outs []*linePrefixer
+	if s.Silent {
+		prefix := "[worker " + strconv.Itoa(id) + "] "
+		outs = []*linePrefixer{{out: p.stdout, prefix: prefix}, {out: p.stderr, prefix: prefix}}
+		cmd.Stdout, cmd.Stderr = outs[0], outs[1]
+	} else {
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	}
+	ep := newEndpoint(wire.NewConn(nc, p.cfg.MaxMessageSize))
+	ep.enqueue(wire.TypeHello, 0, 0, wire.HelloPayload())
+	err = startCmd(cmd)
+	child.Close()
+	if err != nil {
+		ep.close(err)
+		return nil, p.forkFailed(id, fmt.Errorf("cluster: fork worker %d (%s): %w", id, exe, err))
+	}
+	w := &Worker{id: id, p: p, proc: cmd.Process, ep: ep, settings: s, env: env, exited: make(chan struct{})}
+	p.table[id] = w
+	p.publishWorkers()
+	p.emit(Event{Type: EventFork, Worker: w})
+	go p.serve(w)
+	go p.wait(w, cmd, outs, streak)
+	return w, nil
+}
+
+func (p *Primary) forkFailed(id int, err error) error {
+	p.emit(Event{Type: EventError, Err: err})
+	return err
+}
+
+func (p *Primary) workerEnv(s Settings, extra []string, id int) []string {
+	env := append(append(os.Environ(), s.Env...), extra...)
+	if p.cfg.WorkerProcs != -1 && !hasEnv(env, "GOMAXPROCS") {
+		n := p.cfg.WorkerProcs
+		if n == 0 {
+			n = max(1, runtime.NumCPU()/p.cfg.Workers)
+		}
+		env = append(env, "GOMAXPROCS="+strconv.Itoa(n))
+	}
+	return append(env, EnvWorkerID+"="+strconv.Itoa(id), EnvIPCFD+"=3")
+}
+
+func hasEnv(env []string, key string) bool {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, key+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+// serve reads the worker's channel until it closes.
+func (p *Primary) serve(w *Worker) {
+	err := p.readWorker(w)
+	w.connected.Store(false)
+	w.ep.close(err)
+	p.do(func() { p.onDisconnect(w, err) })
+}
+
+func (p *Primary) readWorker(w *Worker) error {
+	conn := w.ep.conn
+	f, err := conn.ReadFrame()
+	if err != nil {
+		return err
+	}
+	if err := wire.CheckHello(f); err != nil {
+		return fmt.Errorf("cluster: worker %d: %w", w.id, err)
+	}
+	w.connected.Store(true)
+	p.do(func() { p.emit(Event{Type: EventOnline, Worker: w}) })
+	for {
+		f, err := conn.ReadFrame()
+		if err != nil {
+			if wire.IsProtocolError(err) {
+				err = fmt.Errorf("cluster: worker %d: %w", w.id, err)
+			}
+			return err
+		}
+		switch f.Type {
+		case wire.TypeMsg, wire.TypeReq:
+			if f.Peer != 0 {
+				p.route(w, f)
+				continue
+			}
+			p.mail.put(&Message{Data: clone(f.Payload), From: w.id, Worker: w, id: f.ID, ep: w.ep})
+		case wire.TypeRep, wire.TypeRepErr:
+			w.ep.deliver(f)
+		case wire.TypeCtl:
+			if len(f.Payload) == 1 && f.Payload[0] == ctlReady && !w.ready.Swap(true) {
+				p.do(func() { p.emit(Event{Type: EventReady, Worker: w}) })
+			}
+		default:
+			return fmt.Errorf("cluster: worker %d: %w: unexpected %v frame", w.id, wire.ErrMalformed, f.Type)
+		}
+	}
+}
+
+// route forwards a message or request from worker src to the worker f.Peer.
+func (p *Primary) route(src *Worker, f wire.Frame) {
+	dst := p.Worker(int(f.Peer))
+	if f.Type == wire.TypeMsg {
+		if dst == nil {
+			p.log.Warn("cluster: dropping message to unknown worker", "from", src.id, "to", f.Peer)
+			return
+		}
+		if err := dst.ep.send(wire.TypeMsg, uint32(src.id), 0, f.Payload); err != nil {
+			p.log.Warn("cluster: dropping message to worker", "from", src.id, "to", f.Peer, "err", err)
+		}
+		return
+	}
+	id := f.ID
+	if dst == nil {
+		src.ep.enqueue(wire.TypeRepErr, 0, id, encodeErr(fmt.Errorf("%w: %d", ErrNoWorker, f.Peer)))
+		return
+	}
+	data := clone(f.Payload)
+	go func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() {
+			select {
+			case <-src.ep.done:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		rep, err := dst.ep.request(ctx, uint32(src.id), data)
+		if err != nil {
+			src.ep.send(wire.TypeRepErr, 0, id, encodeErr(err))
+			return
+		}
+		src.ep.send(wire.TypeRep, 0, id, rep)
+	}()
+}
+
+// onDisconnect runs on the supervisor goroutine when a worker's channel ends.
+func (p *Primary) onDisconnect(w *Worker, err error) {
+	if w.disconnected {
+		return
+	}
+	w.disconnected = true
+	e := Event{Type: EventDisconnect, Worker: w}
+	if wire.IsProtocolError(err) {
+		e.Err = err
+		p.emit(Event{Type: EventError, Worker: w, Err: err})
+		// The worker exits by itself when it sees its channel close; make sure.
+		go func() {
+			select {
+			case <-w.exited:
+			case <-time.After(p.cfg.KillTimeout):
+				w.signal(os.Kill)
+			}
+		}()
+	}
+	p.emit(e)
+}
+
+// wait reaps the worker process.
+func (p *Primary) wait(w *Worker, cmd *exec.Cmd, outs []*linePrefixer, streak int) {
+	started := time.Now()
+	cmd.Wait()
+	for _, o := range outs {
+		o.flush()
+	}
+	w.dead.Store(true)
+	close(w.exited)
+	p.do(func() { p.onExit(w, cmd.ProcessState, streak, time.Since(started)) })
+}
+
+// onExit runs on the supervisor goroutine when a worker process has ended.
+func (p *Primary) onExit(w *Worker, st *os.ProcessState, streak int, lived time.Duration) {
+	w.ep.close(errors.New("worker exited"))
+	p.onDisconnect(w, nil)
+	delete(p.table, w.id)
+	p.publishWorkers()
+	p.emit(Event{Type: EventExit, Worker: w, ExitCode: st.ExitCode(), Signal: exitSignal(st)})
+	if w.ExitedAfterDisconnect() || p.stopping {
+		return
+	}
+	if lived > stableAfter {
+		streak = 0
+	}
+	p.restartLater(w.settings, w.env, streak)
+}
+
+// restartLater replaces a crashed worker after a capped exponential
+// back-off with jitter, with the settings and env it was forked with.
+func (p *Primary) restartLater(s Settings, env []string, streak int) {
+	d := p.cfg.RestartDelay << min(streak, 20)
+	if d > p.cfg.MaxRestartDelay || d <= 0 {
+		d = p.cfg.MaxRestartDelay
+	}
+	d = d*4/5 + rand.N(d*2/5+1)
+	p.log.Warn("cluster: replacing a crashed worker", "in", d, "crashes_in_a_row", streak+1)
+	time.AfterFunc(d, func() {
+		p.do(func() {
+			if p.stopping {
+				return
+			}
+			if _, err := p.spawn(s, env, streak+1); err != nil {
+				p.restartLater(s, env, streak+1)
+			}
+		})
+	})
+}

@@ -1,0 +1,212 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gocluster/cluster/internal/wire"
+)
+
+// orphanGrace is how long a worker that lost its primary gives the program
+// (watching Shutdown) before it exits.
+const orphanGrace = 300 * time.Millisecond
+
+// self is this process's link to its primary; nil unless IsWorker.
+var self = startWorker()
+
+// workerLink is the worker side of the IPC channel.
+type workerLink struct {
+	ep       *endpoint
+	mail     *mailbox
+	readyOne sync.Once
+
+	shutdownOnce    sync.Once
+	shutdown        chan struct{}
+	shutdownWatched atomic.Bool
+}
+
+// standalone is Shutdown's channel in a process that is not a worker: it is
+// closed on SIGINT or SIGTERM.
+var standalone struct {
+	once sync.Once
+	ch   chan struct{}
+}
+
+func startWorker() *workerLink {
+	if !role.worker {
+		return nil
+	}
+	f := os.NewFile(uintptr(role.fd), "gocluster-ipc")
+	nc, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gocluster: worker %d: IPC channel on fd %d: %v\n", role.id, role.fd, err)
+		os.Exit(2)
+	}
+	w := &workerLink{
+		ep:       newEndpoint(wire.NewConn(nc, 0)),
+		mail:     newMailbox(slog.Default()),
+		shutdown: make(chan struct{}),
+	}
+	w.ep.enqueue(wire.TypeHello, 0, 0, wire.HelloPayload())
+	go w.read()
+	return w
+}
+
+func (w *workerLink) read() {
+	err := w.readFrames()
+	w.ep.close(err)
+	w.mail.close()
+	// The primary is gone (or cut this worker off): the program gets a short
+	// grace to notice Shutdown, then the process ends.
+	if !errors.Is(err, io.EOF) {
+		fmt.Fprintf(os.Stderr, "gocluster: worker %d: IPC channel: %v\n", role.id, err)
+	}
+	w.closeShutdown()
+	time.Sleep(orphanGrace)
+	os.Exit(1)
+}
+
+func (w *workerLink) readFrames() error {
+	f, err := w.ep.conn.ReadFrame()
+	if err != nil {
+		return err
+	}
+	if err := wire.CheckHello(f); err != nil {
+		return err
+	}
+	for {
+		f, err := w.ep.conn.ReadFrame()
+		if err != nil {
+			return err
+		}
+		switch f.Type {
+		case wire.TypeMsg, wire.TypeReq:
+			w.mail.put(&Message{Data: clone(f.Payload), From: int(f.Peer), id: f.ID, ep: w.ep})
+		case wire.TypeRep, wire.TypeRepErr:
+			w.ep.deliver(f)
+		case wire.TypeCtl:
+			if len(f.Payload) > 0 && f.Payload[0] == ctlShutdown {
+				w.onShutdown()
+			}
+		default:
+			return fmt.Errorf("%w: unexpected %v frame from the primary", wire.ErrMalformed, f.Type)
+		}
+	}
+}
+
+// onShutdown handles the primary's drain notice. A program that never asked
+// for Shutdown() cannot drain, so its process ends here.
+func (w *workerLink) onShutdown() {
+	if !w.shutdownWatched.Load() {
+		w.ep.conn.Flush(time.Second)
+		os.Exit(0)
+	}
+	w.closeShutdown()
+}
+
+func (w *workerLink) closeShutdown() {
+	w.shutdownOnce.Do(func() { close(w.shutdown) })
+}
+
+// Send sends a message to the primary, which receives it on
+// Primary.Messages. It may block while the channel's queue is full (the
+// primary does not keep up). A process that exits right after Send may lose
+// the message; use Request for delivery that is acknowledged.
+func Send(msg []byte) error {
+	if self == nil {
+		return ErrNotWorker
+	}
+	return self.ep.send(wire.TypeMsg, 0, 0, msg)
+}
+
+// SendTo sends a message to another worker, routed by the primary. It
+// arrives on that worker's Messages with From set to this worker's id; if
+// no worker has that id the primary drops it and logs it.
+func SendTo(id int, msg []byte) error {
+	if self == nil {
+		return ErrNotWorker
+	}
+	if id <= 0 {
+		return fmt.Errorf("cluster: SendTo(%d): %w", id, ErrNoWorker)
+	}
+	return self.ep.send(wire.TypeMsg, uint32(id), 0, msg)
+}
+
+// Request sends a request to the primary and waits for its reply (the
+// primary answers with Message.Reply), until ctx ends.
+func Request(ctx context.Context, msg []byte) ([]byte, error) {
+	return RequestTo(ctx, 0, msg)
+}
+
+// RequestTo sends a request to the worker with the given id (0 means the
+// primary), routed by the primary, and waits for its reply until ctx ends.
+// It fails with ErrNoWorker if there is no such worker.
+func RequestTo(ctx context.Context, id int, msg []byte) ([]byte, error) {
+	if self == nil {
+		return nil, ErrNotWorker
+	}
+	if id < 0 {
+		return nil, fmt.Errorf("cluster: RequestTo(%d): %w", id, ErrNoWorker)
+	}
+	return self.ep.request(ctx, uint32(id), msg)
+}
+
+// Messages returns the channel of messages and requests for this worker,
+// from the primary or routed from other workers, in the order each sender
+// sent them. It is closed when the channel to the primary closes. Until the
+// first call, up to 1,024 messages are kept for it and later ones dropped;
+// after it, a reader that falls behind slows the senders down instead. In a
+// process that is not a worker it returns a channel that never delivers.
+func Messages() <-chan *Message {
+	if self == nil {
+		return make(chan *Message)
+	}
+	return self.mail.channel()
+}
+
+// Ready tells the primary this worker is ready to serve (EventReady). Calls
+// after the first do nothing. Outside a worker it returns ErrNotWorker.
+func Ready() error {
+	if self == nil {
+		return ErrNotWorker
+	}
+	var err error
+	self.readyOne.Do(func() {
+		err = self.ep.send(wire.TypeCtl, 0, 0, []byte{ctlReady})
+	})
+	return err
+}
+
+// Shutdown returns a channel that is closed when this worker should drain
+// and exit: the primary is shutting it down (Disconnect, Run ending) or is
+// gone. A worker that never calls Shutdown is ended by the notice itself
+// (it exits with status 0). In a process that is not a worker, the channel
+// is closed on SIGINT or SIGTERM, so the same drain code serves both.
+func Shutdown() <-chan struct{} {
+	if self != nil {
+		self.shutdownWatched.Store(true)
+		return self.shutdown
+	}
+	standalone.once.Do(func() {
+		standalone.ch = make(chan struct{})
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		go func() {
+			<-sig
+			signal.Stop(sig)
+			close(standalone.ch)
+		}()
+	})
+	return standalone.ch
+}
