@@ -26,6 +26,7 @@ const (
 type mailbox struct {
 	ch         chan *Message
 	subscribed atomic.Bool
+	handler    atomic.Pointer[func(*Message)]
 	log        *slog.Logger
 
 	mu       sync.Mutex
@@ -52,9 +53,19 @@ func (mb *mailbox) channel() <-chan *Message {
 	return mb.ch
 }
 
+// handle makes h receive every message from now on, on the caller of put.
+func (mb *mailbox) handle(h func(*Message)) {
+	mb.handler.Store(&h)
+	mb.subscribed.Store(true)
+}
+
 // put delivers m. It is called by one connection reader at a time per
 // sender; the order of puts is the order of delivery.
 func (mb *mailbox) put(m *Message) {
+	if h := mb.handler.Load(); h != nil {
+		(*h)(m)
+		return
+	}
 	mb.mu.Lock()
 	defer mb.mu.Unlock()
 	if mb.closed {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -78,6 +79,9 @@ func (p *Primary) Run(ctx context.Context) error {
 		return ErrRunning
 	}
 	defer close(p.done)
+	if p.cfg.PrimaryProcs > 0 && os.Getenv("GOMAXPROCS") == "" {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(p.cfg.PrimaryProcs))
+	}
 	if !p.cfg.NoSignals {
 		var stop context.CancelFunc
 		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -234,6 +238,14 @@ func (p *Primary) Disconnect(ctx context.Context) error {
 // Until the first call, up to 1,024 messages are kept and later ones
 // dropped; after it, a reader that falls behind slows the sending workers.
 func (p *Primary) Messages() <-chan *Message { return p.mail.channel() }
+
+// Handle makes h receive the messages and requests from workers from now
+// on, instead of the Messages channel. h is called on the goroutine that
+// reads the sending worker's channel: in order for one worker, concurrently
+// for different workers. While it runs nothing else is read from that
+// worker, so h must not block: answer at once or hand the message to
+// another goroutine (Reply may be called from any goroutine).
+func (p *Primary) Handle(h func(m *Message)) { p.mail.handle(h) }
 
 // Events returns a channel that receives every event from now on, in order,
 // until ctx ends or Run returns (then it is closed after the last event).

@@ -175,6 +175,19 @@ func Messages() <-chan *Message {
 	return self.mail.channel()
 }
 
+// Handle makes h receive this worker's messages and requests from now on,
+// instead of the Messages channel: the lowest-latency way to serve requests.
+// h is called on the goroutine that reads the IPC channel, one message at a
+// time in arrival order; while it runs, nothing else is read from the
+// primary (no reply, no shutdown notice), so h must not block: answer at
+// once or hand the message to another goroutine (Reply may be called from
+// any goroutine). Outside a worker it does nothing.
+func Handle(h func(m *Message)) {
+	if self != nil {
+		self.mail.handle(h)
+	}
+}
+
 // Ready tells the primary this worker is ready to serve (EventReady). Calls
 // after the first do nothing. Outside a worker it returns ErrNotWorker.
 func Ready() error {

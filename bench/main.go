@@ -1,0 +1,43 @@
+// Command bench measures gocluster against its peers, side by side in one
+// run, and prints tables with ratios.
+//
+//	go run ./bench                 # every section
+//	go run ./bench ipc             # IPC: gocluster vs Node's cluster
+//	RUNS=5 go run ./bench ipc      # more runs (default 3; medians are printed)
+//
+// The same binary is the primary and, re-executed by gocluster, the workers.
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+)
+
+func main() {
+	if isBenchWorker() {
+		benchWorker()
+		return
+	}
+	sections := map[string]func(runs int) error{"ipc": benchIPC}
+	order := []string{"ipc"}
+	runs := 3
+	if v, err := strconv.Atoi(os.Getenv("RUNS")); err == nil && v > 0 {
+		runs = v
+	}
+	args := os.Args[1:]
+	if len(args) == 0 {
+		args = order
+	}
+	for _, name := range args {
+		run, ok := sections[name]
+		if !ok {
+			fmt.Fprintf(os.Stderr, "bench: unknown section %q (have %v)\n", name, order)
+			os.Exit(2)
+		}
+		if err := run(runs); err != nil {
+			fmt.Fprintf(os.Stderr, "bench %s: %v\n", name, err)
+			os.Exit(1)
+		}
+	}
+}
