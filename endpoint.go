@@ -19,6 +19,7 @@ const (
 // requests waiting for replies on it.
 type endpoint struct {
 	conn  *wire.Conn
+	max   int // the largest payload the peer accepts
 	reqID atomic.Uint64
 
 	mu    sync.Mutex
@@ -32,12 +33,15 @@ type reply struct {
 	err  error
 }
 
-func newEndpoint(conn *wire.Conn) *endpoint {
-	return &endpoint{conn: conn, calls: make(map[uint64]chan reply), done: make(chan struct{})}
+func newEndpoint(conn *wire.Conn, max int) *endpoint {
+	return &endpoint{conn: conn, max: max, calls: make(map[uint64]chan reply), done: make(chan struct{})}
 }
 
 // send writes one frame; see wire.Conn.Send.
 func (e *endpoint) send(t wire.Type, peer uint32, id uint64, data []byte) error {
+	if len(data) > e.max {
+		return fmt.Errorf("%w: %d bytes, the limit is %d (Config.MaxMessageSize)", ErrTooLarge, len(data), e.max)
+	}
 	if err := e.conn.Send(t, peer, id, data); err != nil {
 		return e.closedErr(err)
 	}

@@ -35,6 +35,9 @@ var (
 	// ErrForced is returned by Disconnect when the worker did not exit within
 	// the drain deadline and had to be stopped by signal.
 	ErrForced = errors.New("cluster: worker did not exit in time and was signalled")
+	// ErrTooLarge is returned when a message is larger than
+	// Config.MaxMessageSize; nothing was sent.
+	ErrTooLarge = errors.New("cluster: message too large")
 	// ErrInvalidConfig is wrapped by every error New returns for a bad Config.
 	ErrInvalidConfig = errors.New("cluster: invalid config")
 )

@@ -13,6 +13,8 @@ const (
 	EnvWorkerID = "GOCLUSTER_WORKER_ID"
 	// EnvIPCFD holds the number of the file descriptor of the IPC channel.
 	EnvIPCFD = "GOCLUSTER_IPC_FD"
+	// EnvMaxMessage holds the largest message size both sides accept.
+	EnvMaxMessage = "GOCLUSTER_MAX_MESSAGE"
 )
 
 // role is read once, before main runs.
@@ -22,6 +24,7 @@ type roleInfo struct {
 	worker bool
 	id     int
 	fd     int
+	max    int
 }
 
 func readRole() roleInfo {
@@ -32,14 +35,20 @@ func readRole() roleInfo {
 	if idS == "" || fdS == "" {
 		return roleInfo{}
 	}
+	maxS := os.Getenv(EnvMaxMessage)
 	os.Unsetenv(EnvWorkerID)
 	os.Unsetenv(EnvIPCFD)
+	os.Unsetenv(EnvMaxMessage)
 	id, err1 := strconv.Atoi(idS)
 	fd, err2 := strconv.Atoi(fdS)
 	if err1 != nil || err2 != nil || id <= 0 || fd < 3 {
 		return roleInfo{}
 	}
-	return roleInfo{worker: true, id: id, fd: fd}
+	max, err := strconv.Atoi(maxS)
+	if err != nil || max <= 0 {
+		max = DefaultMaxMessageSize
+	}
+	return roleInfo{worker: true, id: id, fd: fd, max: max}
 }
 
 // IsPrimary reports whether this process is the primary: it was not started

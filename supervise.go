@@ -53,7 +53,7 @@ func (p *Primary) spawn(s Settings, env []string, streak int) (*Worker, error) {
 	} else {
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	}
-	ep := newEndpoint(wire.NewConn(nc, p.cfg.MaxMessageSize))
+	ep := newEndpoint(wire.NewConn(nc, p.cfg.MaxMessageSize), p.cfg.MaxMessageSize)
 	ep.enqueue(wire.TypeHello, 0, 0, wire.HelloPayload())
 	err = startCmd(cmd)
 	child.Close()
@@ -84,7 +84,8 @@ func (p *Primary) workerEnv(s Settings, extra []string, id int) []string {
 		}
 		env = append(env, "GOMAXPROCS="+strconv.Itoa(n))
 	}
-	return append(env, EnvWorkerID+"="+strconv.Itoa(id), EnvIPCFD+"=3")
+	return append(env, EnvWorkerID+"="+strconv.Itoa(id), EnvIPCFD+"=3",
+		EnvMaxMessage+"="+strconv.Itoa(p.cfg.MaxMessageSize))
 }
 
 func hasEnv(env []string, key string) bool {

@@ -54,7 +54,7 @@ func startWorker() *workerLink {
 		os.Exit(2)
 	}
 	w := &workerLink{
-		ep:       newEndpoint(wire.NewConn(nc, 0)),
+		ep:       newEndpoint(wire.NewConn(nc, role.max), role.max),
 		mail:     newMailbox(slog.Default()),
 		shutdown: make(chan struct{}),
 	}

@@ -259,3 +259,7 @@ func (c *Conn) Close() error {
 	})
 	return err
 }
+
+// WriteRaw writes b as it is, outside the framing and the queue. It exists
+// to test how peers treat a connection that misbehaves.
+func (c *Conn) WriteRaw(b []byte) (int, error) { return c.rw.Write(b) }

@@ -1,0 +1,289 @@
+package cluster_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gocluster/cluster"
+)
+
+func TestLifecycleEvents(t *testing.T) {
+	tc := startCluster(t, cluster.Config{Workers: 1})
+	w := tc.ready(1)[0]
+	if !w.IsConnected() || w.IsDead() || w.ExitedAfterDisconnect() {
+		t.Fatalf("live worker: connected=%v dead=%v exitedAfterDisconnect=%v", w.IsConnected(), w.IsDead(), w.ExitedAfterDisconnect())
+	}
+	if got := ask(t, w, "id"); got != "1" {
+		t.Fatalf("worker says its id is %q, want 1", got)
+	}
+	if err := w.Disconnect(context.Background()); err != nil {
+		t.Fatalf("Disconnect: %v", err)
+	}
+	exit := tc.event(cluster.EventExit, w)
+	if exit.ExitCode != 0 || exit.Signal != nil {
+		t.Fatalf("exit: code %d signal %v, want 0 and none", exit.ExitCode, exit.Signal)
+	}
+	want := []cluster.EventType{cluster.EventFork, cluster.EventOnline, cluster.EventReady, cluster.EventDisconnect, cluster.EventExit}
+	if got := tc.types(w); !slices.Equal(got, want) {
+		t.Fatalf("events of the worker: %v, want %v", got, want)
+	}
+	if first := tc.all()[0]; first.Type != cluster.EventSetup || first.Settings == nil {
+		t.Fatalf("first event %v, want setup with settings", first)
+	}
+	if w.IsConnected() || !w.IsDead() || !w.ExitedAfterDisconnect() {
+		t.Fatalf("after Disconnect: connected=%v dead=%v exitedAfterDisconnect=%v", w.IsConnected(), w.IsDead(), w.ExitedAfterDisconnect())
+	}
+	time.Sleep(300 * time.Millisecond) // longer than any restart delay
+	if n := len(tc.p.Workers()); n != 0 {
+		t.Fatalf("a disconnected worker was replaced: %d workers", n)
+	}
+}
+
+func TestKillReportsSignalAndIsNotReplaced(t *testing.T) {
+	tc := startCluster(t, cluster.Config{Workers: 1, RestartDelay: 10 * time.Millisecond})
+	w := tc.ready(1)[0]
+	if err := w.Kill(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	exit := tc.event(cluster.EventExit, w)
+	if exit.Signal != syscall.SIGKILL || exit.ExitCode != -1 {
+		t.Fatalf("exit: code %d signal %v, want -1 and killed", exit.ExitCode, exit.Signal)
+	}
+	if !w.ExitedAfterDisconnect() {
+		t.Fatal("Kill must count as a deliberate stop")
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := len(tc.p.Workers()); n != 0 {
+		t.Fatalf("a killed worker was replaced: %d workers", n)
+	}
+}
+
+func TestCrashedWorkerIsReplaced(t *testing.T) {
+	tc := startCluster(t, cluster.Config{Workers: 1, RestartDelay: 10 * time.Millisecond})
+	w := tc.ready(1)[0]
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	w.Request(ctx, []byte("exit:3")) // no reply: the worker exits
+	exit := tc.event(cluster.EventExit, w)
+	if exit.ExitCode != 3 || w.ExitedAfterDisconnect() {
+		t.Fatalf("exit code %d exitedAfterDisconnect %v, want 3 and false", exit.ExitCode, w.ExitedAfterDisconnect())
+	}
+	next := tc.ready(1)[0]
+	if next.ID() != 2 {
+		t.Fatalf("replacement has id %d, want 2 (ids are not reused)", next.ID())
+	}
+	if got := ask(t, next, "echo:back"); got != "back" {
+		t.Fatalf("replacement answers %q", got)
+	}
+}
+
+func TestCrashLoopBacksOff(t *testing.T) {
+	const base = 20 * time.Millisecond
+	tc := startCluster(t, cluster.Config{Workers: 1, RestartDelay: base, MaxRestartDelay: time.Second,
+		Settings: cluster.Settings{Env: env("crash")}})
+	var forks []time.Time
+	tc.waitFor(10*time.Second, "fifth fork", func(cluster.Event) bool {
+		forks = forks[:0]
+		for _, e := range tc.all() {
+			if e.Type == cluster.EventFork {
+				forks = append(forks, e.Time)
+			}
+		}
+		return len(forks) >= 5
+	})
+	// The k-th replacement waits RestartDelay*2^k, less at most 20% jitter,
+	// after the crash (which comes after the fork).
+	for k := 0; k+1 < len(forks); k++ {
+		gap, min := forks[k+1].Sub(forks[k]), base<<k*4/5
+		if gap < min {
+			t.Errorf("fork %d came %v after fork %d, want at least %v", k+2, gap, k+1, min)
+		}
+	}
+}
+
+func TestStubbornWorkerIsKilledAfterDeadlines(t *testing.T) {
+	tc := startCluster(t, cluster.Config{Workers: 1, ShutdownTimeout: 200 * time.Millisecond,
+		KillTimeout: 200 * time.Millisecond, Settings: cluster.Settings{Env: env("stubborn")}})
+	w := tc.ready(1)[0]
+	start := time.Now()
+	err := w.Disconnect(context.Background())
+	if !errors.Is(err, cluster.ErrForced) {
+		t.Fatalf("Disconnect of a worker that ignores notice and SIGTERM: %v, want ErrForced", err)
+	}
+	if took := time.Since(start); took < 400*time.Millisecond {
+		t.Fatalf("killed after %v, before both deadlines (400ms)", took)
+	}
+	if e := tc.event(cluster.EventExit, w); e.Signal != syscall.SIGKILL {
+		t.Fatalf("exit signal %v, want SIGKILL", e.Signal)
+	}
+}
+
+func TestWorkerWithoutShutdownHandlerExitsOnNotice(t *testing.T) {
+	tc := startCluster(t, cluster.Config{Workers: 1, Settings: cluster.Settings{Env: env("plain")}})
+	w := tc.ready(1)[0]
+	if err := w.Disconnect(context.Background()); err != nil {
+		t.Fatalf("Disconnect: %v", err)
+	}
+	if e := tc.event(cluster.EventExit, w); e.ExitCode != 0 {
+		t.Fatalf("exit code %d, want 0", e.ExitCode)
+	}
+}
+
+func TestRunStopsEveryWorkerWhenContextEnds(t *testing.T) {
+	p, err := cluster.New(cluster.Config{Workers: 2, NoSignals: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	events := p.Events(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	var forked []*cluster.Worker
+	for ready := 0; ready < 2; {
+		e := <-events
+		switch e.Type {
+		case cluster.EventFork:
+			forked = append(forked, e.Worker)
+		case cluster.EventReady:
+			ready++
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	for _, w := range forked {
+		if !w.IsDead() || !w.ExitedAfterDisconnect() {
+			t.Errorf("worker %d after Run: dead=%v exitedAfterDisconnect=%v", w.ID(), w.IsDead(), w.ExitedAfterDisconnect())
+		}
+	}
+	for range events { // the channel must close after the last exit
+	}
+	if err := p.Run(context.Background()); !errors.Is(err, cluster.ErrRunning) {
+		t.Fatalf("second Run: %v, want ErrRunning", err)
+	}
+	if _, err := p.Fork(); !errors.Is(err, cluster.ErrNotRunning) {
+		t.Fatalf("Fork after Run: %v, want ErrNotRunning", err)
+	}
+}
+
+func TestForkEnvAndSetup(t *testing.T) {
+	tc := startCluster(t, cluster.Config{Workers: 1})
+	tc.ready(1)
+	w, err := tc.p.Fork("GREETING=hi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ask(t, w, "env:GREETING"); got != "hi" {
+		t.Fatalf("forked worker sees GREETING=%q", got)
+	}
+	if err := tc.p.Setup(cluster.Settings{Env: []string{"KIND=https"}}); err != nil {
+		t.Fatal(err)
+	}
+	tc.waitFor(5*time.Second, "second setup", func(e cluster.Event) bool {
+		return e.Type == cluster.EventSetup && e.Settings != nil && slices.Contains(e.Settings.Env, "KIND=https")
+	})
+	w2, err := tc.p.Fork()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ask(t, w2, "env:KIND"); got != "https" {
+		t.Fatalf("worker forked after Setup sees KIND=%q", got)
+	}
+	if got := ask(t, w2, "env:"+cluster.EnvWorkerID); got != "" {
+		t.Fatalf("the worker's own environment still has %s=%q", cluster.EnvWorkerID, got)
+	}
+	if _, err := tc.p.Fork("NOEQUALS"); !errors.Is(err, cluster.ErrInvalidConfig) {
+		t.Fatalf("Fork with a bad env entry: %v", err)
+	}
+}
+
+func TestSilentPrefixesOutput(t *testing.T) {
+	var out, errOut safeBuffer
+	tc := startCluster(t, cluster.Config{Workers: 1, Stdout: &out, Stderr: &errOut,
+		Settings: cluster.Settings{Silent: true}})
+	w := tc.ready(1)[0]
+	ask(t, w, "print:hello there")
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(out.String(), "[worker 1] hello there\n") || !strings.Contains(errOut.String(), "[worker 1] stderr hello there\n") {
+		if time.Now().After(deadline) {
+			t.Fatalf("stdout %q, stderr %q", out.String(), errOut.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestExecRunsAnotherProgramWithArgs(t *testing.T) {
+	var out safeBuffer
+	tc := startCluster(t, cluster.Config{Workers: 1, Stdout: &out, Settings: cluster.Settings{
+		Exec: "/bin/sh", Args: []string{"-c", `echo "args: $1 $2"; exec sleep 30`, "sh", "one", "two"}, Silent: true}})
+	w := tc.event(cluster.EventFork, nil).Worker
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(out.String(), "[worker 1] args: one two\n") {
+		if time.Now().After(deadline) {
+			t.Fatalf("output %q", out.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if w.IsConnected() {
+		t.Fatal("a program that never spoke the protocol counts as connected")
+	}
+	w.Kill(syscall.SIGKILL)
+	tc.event(cluster.EventExit, w)
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	for _, tt := range []struct {
+		cfg  cluster.Config
+		want string
+	}{
+		{cluster.Config{Workers: -1}, "Workers"},
+		{cluster.Config{ShutdownTimeout: -time.Second}, "negative"},
+		{cluster.Config{RestartDelay: time.Second, MaxRestartDelay: time.Millisecond}, "MaxRestartDelay"},
+		{cluster.Config{Settings: cluster.Settings{Env: []string{"=x"}}}, "KEY=value"},
+		{cluster.Config{MaxMessageSize: -5}, "MaxMessageSize"},
+		{cluster.Config{WorkerProcs: -2}, "WorkerProcs"},
+	} {
+		_, err := cluster.New(tt.cfg)
+		if !errors.Is(err, cluster.ErrInvalidConfig) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("New(%+v) = %v, want ErrInvalidConfig naming %s", tt.cfg, err, tt.want)
+		}
+	}
+}
+
+func TestBadExecFailsRun(t *testing.T) {
+	p, err := cluster.New(cluster.Config{Workers: 1, NoSignals: true,
+		Settings: cluster.Settings{Exec: "/nonexistent/program"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = p.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "/nonexistent/program") {
+		t.Fatalf("Run with a missing program: %v", err)
+	}
+}
+
+func TestWorkerCallsOutsideAWorker(t *testing.T) {
+	if !cluster.IsPrimary() || cluster.IsWorker() || cluster.ID() != 0 {
+		t.Fatal("the test process is a primary")
+	}
+	if err := cluster.Send([]byte("x")); !errors.Is(err, cluster.ErrNotWorker) {
+		t.Errorf("Send: %v", err)
+	}
+	if _, err := cluster.Request(context.Background(), nil); !errors.Is(err, cluster.ErrNotWorker) {
+		t.Errorf("Request: %v", err)
+	}
+	if err := cluster.Ready(); !errors.Is(err, cluster.ErrNotWorker) {
+		t.Errorf("Ready: %v", err)
+	}
+}

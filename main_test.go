@@ -1,0 +1,166 @@
+package cluster_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gocluster/cluster"
+)
+
+// The test binary is also the workers' program: a primary started by a test
+// re-executes it, and TestMain runs the worker mode named in envMode.
+const (
+	envMode        = "GOCLUSTER_TEST_MODE"
+	envTestPrimary = "GOCLUSTER_TEST_PRIMARY"
+)
+
+func TestMain(m *testing.M) {
+	if cluster.IsWorker() {
+		os.Exit(testWorker(os.Getenv(envMode)))
+	}
+	if os.Getenv(envTestPrimary) != "" {
+		os.Exit(testPrimaryProcess())
+	}
+	os.Exit(m.Run())
+}
+
+func testWorker(mode string) int {
+	switch mode {
+	case "crash":
+		return 3
+	case "stubborn": // ignores the notice and SIGTERM: must be killed
+		signal.Ignore(syscall.SIGTERM)
+		cluster.Ready()
+		<-cluster.Shutdown()
+		time.Sleep(time.Hour)
+		return 0
+	case "garbage": // goes bad after the handshake
+		cluster.Ready()
+		time.Sleep(50 * time.Millisecond)
+		cluster.WriteRawToPrimary([]byte("this is not a frame, not at all"))
+		time.Sleep(10 * time.Second) // the lost channel ends the process first
+		return 0
+	case "plain": // never looks at Shutdown: the notice itself ends it
+		cluster.Ready()
+		time.Sleep(time.Hour)
+		return 0
+	}
+	return echoWorker()
+}
+
+// echoWorker answers the requests the tests send; see answer.
+func echoWorker() int {
+	var mu sync.Mutex
+	last := ""
+	cluster.Ready()
+	msgs := cluster.Messages()
+	for {
+		select {
+		case m, ok := <-msgs:
+			if !ok {
+				return 0
+			}
+			if !m.IsRequest() {
+				mu.Lock()
+				last = fmt.Sprintf("from=%d data=%s", m.From, m.Data)
+				mu.Unlock()
+				continue
+			}
+			mu.Lock()
+			l := last
+			mu.Unlock()
+			go answer(m, l)
+		case <-cluster.Shutdown():
+			return 0
+		}
+	}
+}
+
+func answer(m *cluster.Message, last string) {
+	cmd, arg, _ := strings.Cut(string(m.Data), ":")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	reply := func(s string) { m.Reply([]byte(s)) }
+	switch cmd {
+	case "echo":
+		reply(arg)
+	case "id":
+		reply(strconv.Itoa(cluster.ID()))
+	case "env":
+		reply(os.Getenv(arg))
+	case "fail":
+		m.ReplyError(errors.New(arg))
+	case "last":
+		reply(last)
+	case "print":
+		fmt.Println(arg)
+		fmt.Fprintln(os.Stderr, "stderr "+arg)
+		reply("ok")
+	case "send":
+		reply(errText(cluster.Send([]byte(arg))))
+	case "req":
+		rep, err := cluster.Request(ctx, []byte(arg))
+		if err != nil {
+			reply("error: " + err.Error())
+			return
+		}
+		reply(string(rep))
+	case "sendto":
+		to, text, _ := strings.Cut(arg, ":")
+		id, _ := strconv.Atoi(to)
+		reply(errText(cluster.SendTo(id, []byte(text))))
+	case "reqto":
+		to, text, _ := strings.Cut(arg, ":")
+		id, _ := strconv.Atoi(to)
+		rep, err := cluster.RequestTo(ctx, id, []byte(text))
+		switch {
+		case errors.Is(err, cluster.ErrNoWorker):
+			reply("ErrNoWorker")
+		case err != nil:
+			reply("error: " + err.Error())
+		default:
+			reply(string(rep))
+		}
+	case "exit":
+		code, _ := strconv.Atoi(arg)
+		os.Exit(code)
+	default:
+		m.ReplyError(fmt.Errorf("unknown command %q", cmd))
+	}
+}
+
+func errText(err error) string {
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	return "ok"
+}
+
+// testPrimaryProcess is a primary in its own process (for tests that kill
+// it): it prints "online PID" for each worker and runs until killed.
+func testPrimaryProcess() int {
+	p, err := cluster.New(cluster.Config{Workers: 2, NoSignals: true})
+	if err != nil {
+		fmt.Println("error", err)
+		return 1
+	}
+	events := p.Events(context.Background())
+	go func() {
+		for e := range events {
+			if e.Type == cluster.EventOnline {
+				fmt.Printf("online %d\n", e.Worker.PID())
+			}
+		}
+	}()
+	p.Run(context.Background())
+	return 0
+}
