@@ -146,7 +146,7 @@ func ask(t *testing.T, w *cluster.Worker, req string) string {
 	defer cancel()
 	rep, err := w.Request(ctx, []byte(req))
 	if err != nil {
-		t.Fatalf("request %q to worker %d: %v", req, w.ID(), err)
+		t.Fatalf("request %.40q to worker %d: %v", req, w.ID(), err)
 	}
 	return string(rep)
 }

@@ -107,6 +107,9 @@ func answer(m *cluster.Message, last string) {
 		reply("ok")
 	case "send":
 		reply(errText(cluster.Send([]byte(arg))))
+	case "sendn": // send a message of n bytes
+		n, _ := strconv.Atoi(arg)
+		reply(errText(cluster.Send(make([]byte, n))))
 	case "req":
 		rep, err := cluster.Request(ctx, []byte(arg))
 		if err != nil {

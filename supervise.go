@@ -108,6 +108,9 @@ func (p *Primary) serve(w *Worker) {
 func (p *Primary) readWorker(w *Worker) error {
 	conn := w.ep.conn
 	f, err := conn.ReadFrame()
+	if wire.IsProtocolError(err) {
+		return fmt.Errorf("cluster: worker %d: %w: %w", w.id, wire.ErrHandshake, err)
+	}
 	if err != nil {
 		return err
 	}
