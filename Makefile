@@ -1,0 +1,38 @@
+# make test: everything CI checks. make bench: the benchmarks against Node
+# (and later Redis/uWSGI) peers, side by side; they print tables, nothing is
+# timed in the tests.
+GO       ?= go
+FUZZTIME ?= 10s
+
+.PHONY: test deps fmt vet race fuzz cross bench bench-deps
+
+test: deps fmt vet race fuzz cross
+
+# What the tests need beyond Go itself. Nothing yet: the tests start real
+# worker processes from the test binary and use /bin/sh as a foreign worker.
+deps:
+	@command -v $(GO) >/dev/null || { echo "make test: Go is not on PATH"; exit 1; }
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+race:
+	$(GO) test -race -count=1 -timeout 8m ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzReadFrame$$' -fuzztime $(FUZZTIME) ./internal/wire
+
+cross:
+	GOOS=darwin $(GO) build ./...
+	GOOS=windows $(GO) build ./...
+
+bench-deps:
+	@command -v node >/dev/null || [ -x /usr/bin/node ] || { \
+		echo "installing nodejs for the Node peers"; apt-get update && apt-get install -y nodejs; }
+
+bench: bench-deps
+	$(GO) run ./bench

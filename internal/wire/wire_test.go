@@ -1,0 +1,243 @@
+//go:build unix
+
+package wire
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// socketpair returns two connected unix stream sockets.
+func socketpair(t testing.TB) (net.Conn, net.Conn) {
+	t.Helper()
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cs [2]net.Conn
+	for i, fd := range fds {
+		f := os.NewFile(uintptr(fd), "sp")
+		c, err := net.FileConn(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs[i] = c
+	}
+	return cs[0], cs[1]
+}
+
+func pair(t testing.TB, max int) (*Conn, *Conn) {
+	a, b := socketpair(t)
+	ca, cb := NewConn(a, max), NewConn(b, max)
+	t.Cleanup(func() { ca.Close(); cb.Close() })
+	return ca, cb
+}
+
+func TestFrameRoundTrip(t *testing.T) {
+	b := AppendFrame(nil, TypeReq, 7, 1<<40+3, []byte("payload"))
+	if len(b) != HeaderSize+7 {
+		t.Fatalf("encoded %d bytes", len(b))
+	}
+	f, n, err := ParseHeader(b, 100)
+	if err != nil || f.Type != TypeReq || f.Peer != 7 || f.ID != 1<<40+3 || n != 7 {
+		t.Fatalf("parsed %+v n=%d err=%v", f, n, err)
+	}
+	if _, _, err := ParseHeader(b, 6); !errors.Is(err, ErrFrameTooLarge) {
+		t.Fatalf("over the limit: %v", err)
+	}
+	if _, _, err := ParseHeader(b[:HeaderSize-1], 100); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("short header: %v", err)
+	}
+	bad := AppendFrame(nil, Type(99), 0, 0, nil)
+	if _, _, err := ParseHeader(bad, 100); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("unknown type: %v", err)
+	}
+	short := []byte{0, 0, 0, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+	if _, _, err := ParseHeader(short, 100); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("length below the header: %v", err)
+	}
+}
+
+func TestHello(t *testing.T) {
+	if err := CheckHello(Frame{Type: TypeHello, Payload: HelloPayload()}); err != nil {
+		t.Fatal(err)
+	}
+	other := append([]byte(magic), 0, Version+1)
+	if err := CheckHello(Frame{Type: TypeHello, Payload: other}); !errors.Is(err, ErrVersion) {
+		t.Fatalf("other version: %v", err)
+	}
+	if err := CheckHello(Frame{Type: TypeMsg, Payload: HelloPayload()}); !errors.Is(err, ErrHandshake) {
+		t.Fatalf("not a hello: %v", err)
+	}
+	if err := CheckHello(Frame{Type: TypeHello, Payload: []byte("nope")}); !errors.Is(err, ErrHandshake) {
+		t.Fatalf("bad magic: %v", err)
+	}
+}
+
+// TestConcurrentSendersKeepTheirOrder: frames of each sender arrive in the
+// order it sent them, whether written inline, queued or enqueued, and
+// none is lost or damaged.
+func TestConcurrentSendersKeepTheirOrder(t *testing.T) {
+	a, b := pair(t, 0)
+	const senders, each = 8, 5000
+	var wg sync.WaitGroup
+	for s := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				p := []byte(fmt.Sprintf("%d:%d:%s", s, i, bytes.Repeat([]byte{'x'}, i%300)))
+				var err error
+				if i%3 == 0 {
+					err = a.Enqueue(TypeMsg, uint32(s), uint64(i), p)
+				} else {
+					err = a.Send(TypeMsg, uint32(s), uint64(i), p)
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if i%1000 == 0 {
+					time.Sleep(time.Millisecond) // let the connection go idle: inline writes
+				}
+			}
+		}()
+	}
+	next := make([]uint64, senders)
+	for n := 0; n < senders*each; n++ {
+		f, err := b.ReadFrame()
+		if err != nil {
+			t.Fatalf("after %d frames: %v", n, err)
+		}
+		want := fmt.Sprintf("%d:%d:%s", f.Peer, f.ID, bytes.Repeat([]byte{'x'}, int(f.ID)%300))
+		if f.ID != next[f.Peer] || string(f.Payload) != want {
+			t.Fatalf("sender %d: got frame %d (%.20q), want %d", f.Peer, f.ID, f.Payload, next[f.Peer])
+		}
+		next[f.Peer]++
+	}
+	wg.Wait()
+}
+
+func TestLargeFramesBothWays(t *testing.T) {
+	a, b := pair(t, 0)
+	big := bytes.Repeat([]byte("0123456789"), 300_000) // 3 MB
+	go a.Send(TypeMsg, 0, 0, big)
+	f, err := b.ReadFrame()
+	if err != nil || !bytes.Equal(f.Payload, big) {
+		t.Fatalf("large frame: %d bytes, %v", len(f.Payload), err)
+	}
+	go b.Enqueue(TypeMsg, 0, 1, big[:1<<20])
+	f, err = a.ReadFrame()
+	if err != nil || f.ID != 1 || !bytes.Equal(f.Payload, big[:1<<20]) {
+		t.Fatalf("queued large frame: %d bytes, %v", len(f.Payload), err)
+	}
+}
+
+func TestOversizedFrameIsRefused(t *testing.T) {
+	a, b := pair(t, 1024)
+	a.Send(TypeMsg, 0, 0, make([]byte, 1025))
+	if _, err := b.ReadFrame(); !errors.Is(err, ErrFrameTooLarge) || !IsProtocolError(err) {
+		t.Fatalf("oversized frame: %v", err)
+	}
+}
+
+func TestTruncatedStream(t *testing.T) {
+	x, y := socketpair(t)
+	c := NewConn(y, 0)
+	defer c.Close()
+	frame := AppendFrame(nil, TypeMsg, 0, 0, []byte("cut short"))
+	x.Write(frame[:len(frame)-3])
+	x.Close()
+	if _, err := c.ReadFrame(); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("stream cut inside a frame: %v", err)
+	}
+}
+
+func TestCleanEOF(t *testing.T) {
+	x, y := socketpair(t)
+	c := NewConn(y, 0)
+	defer c.Close()
+	x.Write(AppendFrame(nil, TypeMsg, 0, 0, []byte("last")))
+	x.Close()
+	if f, err := c.ReadFrame(); err != nil || string(f.Payload) != "last" {
+		t.Fatalf("last frame: %v", err)
+	}
+	if _, err := c.ReadFrame(); err != io.EOF {
+		t.Fatalf("after the last frame: %v, want io.EOF", err)
+	}
+}
+
+// TestBackpressure: with a peer that does not read, Send waits once the
+// queue is over the high-water mark and goes on when the peer reads; Close
+// releases a waiting sender with ErrClosed.
+func TestBackpressure(t *testing.T) {
+	a, b := pair(t, 0)
+	chunk := make([]byte, 64<<10)
+	sent := make(chan int, 1)
+	go func() {
+		n := 0
+		for ; n < 400; n++ { // 25 MiB: far more than socket buffers and the queue
+			if a.Send(TypeMsg, 0, uint64(n), chunk) != nil {
+				break
+			}
+		}
+		sent <- n
+	}()
+	select {
+	case n := <-sent:
+		t.Fatalf("all %d sends returned while nobody read", n)
+	case <-time.After(300 * time.Millisecond):
+	}
+	for i := 0; i < 400; i++ {
+		f, err := b.ReadFrame()
+		if err != nil || f.ID != uint64(i) {
+			t.Fatalf("frame %d: id %d err %v", i, f.ID, err)
+		}
+	}
+	if n := <-sent; n != 400 {
+		t.Fatalf("sent %d", n)
+	}
+	// Block a sender again, then close under it.
+	go func() {
+		for {
+			if err := a.Send(TypeMsg, 0, 0, chunk); err != nil {
+				sent <- -1
+				return
+			}
+		}
+	}()
+	time.Sleep(100 * time.Millisecond)
+	a.Close()
+	select {
+	case <-sent:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not release a blocked sender")
+	}
+	if err := a.Send(TypeMsg, 0, 0, nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Send after Close: %v", err)
+	}
+}
+
+func TestFlush(t *testing.T) {
+	a, b := pair(t, 0)
+	for i := range 100 {
+		a.Enqueue(TypeMsg, 0, uint64(i), make([]byte, 1000))
+	}
+	go func() {
+		for range 100 {
+			b.ReadFrame()
+		}
+	}()
+	if !a.Flush(5 * time.Second) {
+		t.Fatal("Flush did not see the queue written")
+	}
+}
