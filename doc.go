@@ -1,0 +1,80 @@
+// Package cluster runs a Go server as a primary process and N worker
+// processes, like Node's cluster module, with the supervision pm2 adds.
+//
+// The same binary is both: the primary re-executes its own program (or
+// Settings.Exec) for every worker, and IsPrimary / IsWorker tell a process
+// which it is. Go cannot fork a running runtime; Node re-runs the program
+// from the top too.
+//
+//	func main() {
+//		if cluster.IsPrimary() {
+//			p, err := cluster.New(cluster.Config{Workers: 4})
+//			if err != nil {
+//				log.Fatal(err)
+//			}
+//			if err := p.Run(context.Background()); err != nil { // until SIGINT/SIGTERM
+//				log.Fatal(err)
+//			}
+//			return
+//		}
+//		cluster.Handle(func(m *cluster.Message) { m.Reply(m.Data) })
+//		cluster.Ready()
+//		<-cluster.Shutdown()
+//	}
+//
+// # Processes
+//
+// Each worker gets one end of a unix socketpair as an extra file descriptor
+// and its id in the environment. Workers run in their own process group (a
+// terminal's ^C reaches the primary, which drains them) and never outlive
+// the primary: on Linux the kernel kills them when it dies (the parent-death
+// signal, set from one OS thread kept for the life of the process); on every
+// system a worker ends itself when its channel to the primary closes. The
+// primary signals workers only through their *os.Process (a pidfd on Linux),
+// never by pid number.
+//
+// A worker that dies without being told to is replaced after an exponential
+// back-off with jitter (Config.RestartDelay, Config.MaxRestartDelay).
+// Stopping is graceful: the worker's Shutdown channel closes, then after
+// Config.ShutdownTimeout it gets SIGTERM, then after Config.KillTimeout
+// SIGKILL. A worker that never looked at Shutdown exits on the notice.
+//
+// # Messages
+//
+// Messages are byte slices; encode them as you like. Worker.Send,
+// Worker.Request and Primary.Broadcast go from the primary to workers;
+// Send, Request, SendTo and RequestTo go from a worker to the primary or,
+// routed by it, to another worker. Messages arrive on a Messages channel or
+// in a Handle callback, in the order each sender sent them. A Send returns
+// when the message is written or queued; while a queue holds more than a few
+// MiB (the other side does not read) Send waits. Messages over
+// Config.MaxMessageSize fail with ErrTooLarge.
+//
+// The wire protocol (internal/wire) is length-prefixed binary frames with a
+// version handshake. A connection that is idle writes a message at once
+// from the sender's goroutine; during a burst, messages are queued and one
+// writer goroutine coalesces the queue into one write. A worker that sends
+// garbage, an oversized frame or the wrong version loses its channel (an
+// EventError says why) and is stopped; the primary goes on.
+//
+// # Events
+//
+// Primary.Events delivers Node's events (setup, fork, online, listening,
+// disconnect, exit, error) and ready. Each subscriber has its own unbounded
+// queue: a slow reader delays only itself and loses nothing. Messages from
+// workers, Node's 'message' event, come on Primary.Messages or Primary.Handle.
+//
+// # Goroutines
+//
+// Every method of Primary and Worker may be called from any goroutine.
+// Handle callbacks run on the goroutine that reads the sender's channel and
+// must not block. Supervision runs on the goroutine that called Run, which
+// owns the table of workers; everything else sends it requests.
+//
+// # Platforms
+//
+// Linux first; macOS and the BSDs work the same without the parent-death
+// signal. On Windows there are no worker processes: IsPrimary reports false,
+// so the program takes its worker path and runs as one process; the worker
+// calls return ErrNotWorker.
+package cluster

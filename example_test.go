@@ -1,0 +1,102 @@
+package cluster_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gocluster/cluster"
+)
+
+// A cluster of two workers, each answering a request. In this test binary
+// the workers run TestMain's echo worker; in a program they run the same
+// main, which checks cluster.IsWorker.
+func Example() {
+	p, err := cluster.New(cluster.Config{Workers: 2, NoSignals: true})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	events := p.Events(ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	for ready := 0; ready < 2; {
+		if e := <-events; e.Type == cluster.EventReady {
+			ready++
+		}
+	}
+	for _, w := range p.Workers() {
+		rep, err := w.Request(ctx, []byte("echo:hello"))
+		fmt.Printf("worker %d: %s %v\n", w.ID(), rep, err)
+	}
+	cancel()
+	fmt.Println("Run returned", <-done)
+	// Output:
+	// worker 1: hello <nil>
+	// worker 2: hello <nil>
+	// Run returned <nil>
+}
+
+// New says what to change in a bad Config.
+func ExampleNew() {
+	_, err := cluster.New(cluster.Config{Workers: -2})
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, cluster.ErrInvalidConfig))
+	// Output:
+	// cluster: invalid config: Workers is -2; use 0 for one per CPU or a positive count
+	// true
+}
+
+// A worker serving requests on the reading goroutine: the fastest path.
+func ExampleHandle() {
+	cluster.Handle(func(m *cluster.Message) {
+		if m.IsRequest() {
+			m.Reply(append([]byte("echo: "), m.Data...))
+		}
+	})
+	cluster.Ready()
+	<-cluster.Shutdown() // the primary asks this worker to drain
+}
+
+// A worker reading its messages from a channel.
+func ExampleMessages() {
+	for {
+		select {
+		case m, ok := <-cluster.Messages():
+			if !ok {
+				return // the primary is gone
+			}
+			fmt.Printf("from %d: %s\n", m.From, m.Data)
+		case <-cluster.Shutdown():
+			return
+		}
+	}
+}
+
+// Sending to another worker, routed by the primary.
+func ExampleRequestTo() {
+	ctx := context.Background()
+	rep, err := cluster.RequestTo(ctx, 2, []byte("echo:hi"))
+	if errors.Is(err, cluster.ErrNoWorker) {
+		fmt.Println("worker 2 is not running")
+		return
+	}
+	fmt.Printf("worker 2 says %s\n", rep)
+}
+
+// Events of a running primary, as Node's cluster.on(...).
+func ExamplePrimary_Events() {
+	p, _ := cluster.New(cluster.Config{})
+	go func() {
+		for e := range p.Events(context.Background()) {
+			switch e.Type {
+			case cluster.EventExit:
+				fmt.Printf("worker %d exited: code %d signal %v\n", e.Worker.ID(), e.ExitCode, e.Signal)
+			case cluster.EventError:
+				fmt.Println("error:", e.Err)
+			}
+		}
+	}()
+	p.Run(context.Background())
+}
