@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"time"
 )
@@ -25,10 +26,14 @@ type Conn struct {
 
 	rbuf []byte
 	r, w int
+	uc   *net.UnixConn // set when descriptors can travel
+	oob  []byte
+	rfds []*os.File // received descriptors not yet handed to a frame
 
 	mu       sync.Mutex
 	space    sync.Cond // signalled when queued bytes drop or the conn fails
 	pending  []byte
+	pfds     []*os.File // descriptors of queued frames, owned until written
 	spare    []byte
 	writing  bool // a write is in flight (the writer's or an inline one)
 	err      error
@@ -50,6 +55,10 @@ func NewConn(rw io.ReadWriteCloser, maxFrame int) *Conn {
 		rbuf: make([]byte, 64<<10),
 		wake: make(chan struct{}, 1),
 		done: make(chan struct{}),
+	}
+	if uc, ok := rw.(*net.UnixConn); ok {
+		c.uc = uc
+		c.oob = make([]byte, oobSize)
 	}
 	c.space.L = &c.mu
 	go c.writeLoop()
@@ -74,6 +83,13 @@ func (c *Conn) ReadFrame() (Frame, error) {
 	}
 	f.Payload = c.rbuf[c.r+HeaderSize : c.r+HeaderSize+n : c.r+HeaderSize+n]
 	c.r += HeaderSize + n
+	if f.nfd > 0 {
+		if len(c.rfds) < f.nfd {
+			return Frame{}, fmt.Errorf("%w: frame announces %d descriptors, %d arrived", ErrMalformed, f.nfd, len(c.rfds))
+		}
+		f.Files = append([]*os.File(nil), c.rfds[:f.nfd]...)
+		c.rfds = append(c.rfds[:0], c.rfds[f.nfd:]...)
+	}
 	return f, nil
 }
 
@@ -92,7 +108,7 @@ func (c *Conn) fill(n int) error {
 		c.rbuf = buf
 	}
 	for c.w-c.r < n {
-		m, err := c.rw.Read(c.rbuf[c.w:])
+		m, err := c.read(c.rbuf[c.w:])
 		c.w += m
 		if err != nil {
 			if c.w-c.r >= n {
@@ -146,7 +162,7 @@ func (c *Conn) Send(t Type, peer uint32, id uint64, payload []byte) error {
 	}
 	// Idle: write inline, header and payload in one writev.
 	c.writing = true
-	hdr := appendHeader(c.spare[:0], t, peer, id, len(payload))
+	hdr := appendHeader(c.spare[:0], t, 0, peer, id, len(payload))
 	c.mu.Unlock()
 	var err error
 	if len(payload) > 0 && len(payload) > 4<<10 {
@@ -194,11 +210,11 @@ func (c *Conn) writeLoop() {
 		}
 		c.mu.Lock()
 		for len(c.pending) > 0 && !c.writing && c.err == nil {
-			buf := c.pending
-			c.pending = c.spare[:0]
+			buf, fds := c.pending, c.pfds
+			c.pending, c.pfds = c.spare[:0], nil
 			c.writing = true
 			c.mu.Unlock()
-			_, err := c.rw.Write(buf)
+			err := c.writeBatch(buf, fds)
 			c.mu.Lock()
 			if cap(buf) <= 2*DefaultHighWater {
 				c.spare = buf[:0]
@@ -253,6 +269,8 @@ func (c *Conn) Close() error {
 			c.err = ErrClosed
 		}
 		c.space.Broadcast()
+		closeFiles(c.pfds)
+		c.pfds = nil
 		c.mu.Unlock()
 		close(c.done)
 		err = c.rw.Close()

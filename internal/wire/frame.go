@@ -7,12 +7,18 @@
 //
 //	offset size field
 //	0      4    length of everything after this field (13 + payload), big endian
-//	4      1    type (see the Type constants)
+//	4      1    type (see the Type constants) in the low 6 bits; in the high 2
+//	            bits, how many file descriptors travel with the frame (0-3)
 //	5      4    peer: on a Msg or Req sent by a worker, the worker it is for
 //	            (0 = the primary); on one sent by the primary, the worker it
 //	            comes from (0 = the primary itself)
 //	9      8    id: the request id of a Req, Rep or RepErr (0 on other frames)
 //	17     n    payload
+//
+// File descriptors (a listening socket, a connection, a file) travel beside
+// the bytes as SCM_RIGHTS ancillary data of the write that carries the frame
+// (or an earlier byte of the same write); the reader queues every descriptor
+// it receives and hands each frame as many as its header announces.
 //
 // The first frame in each direction is a Hello carrying the magic string and
 // the protocol version. Frames are written in order; a writer coalesces the
@@ -23,7 +29,8 @@
 //   - A payload longer than the reader's maximum frame size: ErrFrameTooLarge;
 //     the reader stops and the connection must be closed (the rest of the
 //     stream cannot be trusted).
-//   - A length field shorter than the header, or an unknown type: ErrMalformed.
+//   - A length field shorter than the header, an unknown type, or a frame that
+//     announces more descriptors than arrived: ErrMalformed.
 //   - A first frame that is not a Hello, or carries the wrong magic: ErrHandshake.
 //   - A Hello with another version: ErrVersion (both versions in the message).
 //   - A stream that ends inside a frame: io.ErrUnexpectedEOF; between frames: io.EOF.
@@ -37,6 +44,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 )
 
 // Version is the protocol version this package speaks.
@@ -90,24 +98,31 @@ var (
 	ErrClosed        = errors.New("wire: connection closed")
 )
 
+// MaxFiles is the largest number of descriptors one frame can carry.
+const MaxFiles = 3
+
 // Frame is one decoded frame. A Frame returned by Conn.ReadFrame aliases the
 // connection's read buffer: its Payload is valid until the next ReadFrame.
+// Its Files belong to the caller, who must close them.
 type Frame struct {
 	Type    Type
 	Peer    uint32
 	ID      uint64
 	Payload []byte
+	Files   []*os.File
+
+	nfd int // descriptors announced by the header
 }
 
 // AppendFrame appends the encoding of a frame to b.
 func AppendFrame(b []byte, t Type, peer uint32, id uint64, payload []byte) []byte {
-	b = appendHeader(b, t, peer, id, len(payload))
+	b = appendHeader(b, t, 0, peer, id, len(payload))
 	return append(b, payload...)
 }
 
-func appendHeader(b []byte, t Type, peer uint32, id uint64, n int) []byte {
+func appendHeader(b []byte, t Type, nfd int, peer uint32, id uint64, n int) []byte {
 	b = binary.BigEndian.AppendUint32(b, uint32(HeaderSize-4+n))
-	b = append(b, byte(t))
+	b = append(b, byte(t)|byte(nfd)<<6)
 	b = binary.BigEndian.AppendUint32(b, peer)
 	return binary.BigEndian.AppendUint64(b, id)
 }
@@ -126,9 +141,10 @@ func ParseHeader(h []byte, max int) (f Frame, n int, err error) {
 	if uint64(l)-(HeaderSize-4) > uint64(max) {
 		return f, 0, fmt.Errorf("%w: payload of %d bytes, limit %d", ErrFrameTooLarge, uint64(l)-(HeaderSize-4), max)
 	}
-	f.Type = Type(h[4])
+	f.Type = Type(h[4] & 0x3f)
+	f.nfd = int(h[4] >> 6)
 	if f.Type == 0 || f.Type >= typeEnd {
-		return f, 0, fmt.Errorf("%w: unknown type %d", ErrMalformed, h[4])
+		return f, 0, fmt.Errorf("%w: unknown type %d", ErrMalformed, f.Type)
 	}
 	f.Peer = binary.BigEndian.Uint32(h[5:])
 	f.ID = binary.BigEndian.Uint64(h[9:])

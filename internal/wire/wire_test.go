@@ -241,3 +241,52 @@ func TestFlush(t *testing.T) {
 		t.Fatal("Flush did not see the queue written")
 	}
 }
+
+// TestFilesTravelWithTheirFrames sends many frames with descriptors (more
+// than one sendmsg can carry, mixed with plain frames) and checks each
+// arrives with the frame that announced it.
+func TestFilesTravelWithTheirFrames(t *testing.T) {
+	a, b := pair(t, 0)
+	dir := t.TempDir()
+	const n = 600
+	go func() {
+		for i := range n {
+			f, err := os.CreateTemp(dir, "f")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			fmt.Fprintf(f, "file %d", i)
+			if err := a.EnqueueFiles(TypeCtl, 0, uint64(i), []byte("with file"), []*os.File{f}); err != nil {
+				t.Error(err)
+				return
+			}
+			a.Enqueue(TypeMsg, 0, uint64(i), []byte("plain"))
+		}
+	}()
+	for i := range n {
+		f, err := b.ReadFrame()
+		if err != nil || f.Type != TypeCtl || len(f.Files) != 1 || f.ID != uint64(i) {
+			t.Fatalf("frame %d: %+v err %v", i, f, err)
+		}
+		buf := make([]byte, 32)
+		m, _ := f.Files[0].ReadAt(buf, 0)
+		if got := string(buf[:m]); got != fmt.Sprintf("file %d", i) {
+			t.Fatalf("frame %d carried %q", i, got)
+		}
+		f.Files[0].Close()
+		if f, err := b.ReadFrame(); err != nil || len(f.Files) != 0 || string(f.Payload) != "plain" {
+			t.Fatalf("plain frame %d: %+v %v", i, f, err)
+		}
+	}
+}
+
+func TestFrameAnnouncingMissingFilesIsRefused(t *testing.T) {
+	x, y := socketpair(t)
+	c := NewConn(y, 0)
+	defer c.Close()
+	x.Write(appendHeader(nil, TypeMsg, 2, 0, 0, 0))
+	if _, err := c.ReadFrame(); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("frame announcing descriptors that never came: %v", err)
+	}
+}

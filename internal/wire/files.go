@@ -1,0 +1,101 @@
+package wire
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// maxFilesPerWrite bounds the descriptors of one sendmsg (Linux allows 253).
+const maxFilesPerWrite = 250
+
+// EnqueueFiles queues a frame with files (at most MaxFiles) for the writer
+// goroutine, like Enqueue. It takes ownership of the files: they are closed
+// once written, or when the connection closes first. The connection must be
+// a *net.UnixConn.
+func (c *Conn) EnqueueFiles(t Type, peer uint32, id uint64, payload []byte, files []*os.File) error {
+	if err := c.checkFiles(files); err != nil {
+		closeFiles(files)
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		closeFiles(files)
+		return c.err
+	}
+	c.pending = appendHeader(c.pending, t, len(files), peer, id, len(payload))
+	c.pending = append(c.pending, payload...)
+	c.pfds = append(c.pfds, files...)
+	c.kick()
+	return nil
+}
+
+func (c *Conn) checkFiles(files []*os.File) error {
+	if len(files) > MaxFiles {
+		return fmt.Errorf("wire: %d files in one frame, at most %d", len(files), MaxFiles)
+	}
+	if len(files) > 0 && c.uc == nil {
+		return fmt.Errorf("wire: files need a unix socket connection")
+	}
+	return nil
+}
+
+// writeBatch writes buf, with fds as ancillary data sent no later than the
+// frames they belong to: in chunks of maxFilesPerWrite, each with at least
+// one byte of buf, and the rest of buf after.
+func (c *Conn) writeBatch(buf []byte, fds []*os.File) error {
+	if len(fds) == 0 {
+		_, err := c.rw.Write(buf)
+		return err
+	}
+	defer closeFiles(fds)
+	for len(fds) > 0 {
+		k := min(len(fds), maxFilesPerWrite)
+		data := buf
+		if k < len(fds) {
+			data = buf[:1]
+		}
+		n, _, err := c.uc.WriteMsgUnix(data, unixRights(fds[:k]), nil)
+		if err != nil {
+			return err
+		}
+		buf, fds = buf[n:], fds[k:]
+	}
+	if len(buf) > 0 {
+		_, err := c.rw.Write(buf)
+		return err
+	}
+	return nil
+}
+
+// read fills b from the connection, collecting received descriptors.
+func (c *Conn) read(b []byte) (int, error) {
+	if c.uc == nil {
+		return c.rw.Read(b)
+	}
+	n, oobn, flags, _, err := c.uc.ReadMsgUnix(b, c.oob)
+	if errors.Is(err, io.EOF) {
+		err = io.EOF // as Read returns it
+	}
+	if oobn > 0 {
+		fds, perr := parseRights(c.oob[:oobn])
+		for _, fd := range fds {
+			c.rfds = append(c.rfds, os.NewFile(uintptr(fd), "gocluster-fd"))
+		}
+		if perr != nil && err == nil {
+			err = fmt.Errorf("%w: bad ancillary data: %w", ErrMalformed, perr)
+		}
+	}
+	if flags&msgCtrunc != 0 && err == nil {
+		err = fmt.Errorf("%w: descriptors truncated", ErrMalformed)
+	}
+	return n, err
+}
+
+func closeFiles(fs []*os.File) {
+	for _, f := range fs {
+		f.Close()
+	}
+}
