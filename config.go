@@ -58,6 +58,13 @@ type Config struct {
 
 	Settings
 
+	// Policy is how workers share the addresses they Listen on, unless a
+	// worker's ListenConfig says otherwise; PolicyDefault means DefaultPolicy.
+	Policy Policy
+	// Scheduler picks the worker for each connection of a RoundRobin
+	// listener; nil means RoundRobinScheduler().
+	Scheduler Scheduler
+
 	// WorkerProcs is the GOMAXPROCS each worker gets unless its environment
 	// sets one: 0 means the CPUs divided among the workers (at least 1), so
 	// that workers don't all schedule threads on every CPU; -1 leaves the
@@ -119,6 +126,15 @@ func (c Config) withDefaults() (Config, error) {
 		return bad("timeouts and delays must not be negative (0 means the default)")
 	case c.MaxMessageSize < 0 || c.MaxMessageSize > 1<<30:
 		return bad("MaxMessageSize is %d; use 0 for the default (%d) or up to 1 GiB", c.MaxMessageSize, DefaultMaxMessageSize)
+	}
+	if c.Policy >= policyEnd {
+		return bad("Policy %d is not one of Shared, RoundRobin, ReusePort", c.Policy)
+	}
+	if c.Policy == PolicyDefault {
+		c.Policy = DefaultPolicy
+	}
+	if c.Scheduler == nil {
+		c.Scheduler = RoundRobinScheduler()
 	}
 	if err := c.Settings.validate(); err != nil {
 		return c, err

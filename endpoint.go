@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 
@@ -13,6 +14,11 @@ import (
 const (
 	ctlReady    byte = 1 // worker -> primary: Ready was called
 	ctlShutdown byte = 2 // primary -> worker: drain and exit
+	ctlListen   byte = 3 // worker -> primary, a request: [policy] network \0 address
+	ctlUnlisten byte = 4 // worker -> primary: [key u32]: the worker closed that listener
+	ctlConn     byte = 5 // primary -> worker, with a connection: [key u32]
+	ctlReturn   byte = 6 // worker -> primary, with a connection it cannot take: [key u32]
+	ctlClosed   byte = 7 // worker -> primary: [key u32]: a handed-off connection closed
 )
 
 // endpoint is one side of an IPC channel: a framed connection plus the
@@ -29,8 +35,9 @@ type endpoint struct {
 }
 
 type reply struct {
-	data []byte
-	err  error
+	data  []byte
+	files []*os.File
+	err   error
 }
 
 func newEndpoint(conn *wire.Conn, max int) *endpoint {
@@ -67,33 +74,45 @@ func (e *endpoint) closedErr(cause error) error {
 
 // request sends data as a request to peer and waits for the reply.
 func (e *endpoint) request(ctx context.Context, peer uint32, data []byte) ([]byte, error) {
+	r := e.call(ctx, wire.TypeReq, peer, data)
+	return r.data, r.err
+}
+
+// call sends a frame of type t with a new request id and waits for the
+// reply frame with that id (which may carry files).
+func (e *endpoint) call(ctx context.Context, t wire.Type, peer uint32, data []byte) reply {
 	id := e.reqID.Add(1)
 	ch := make(chan reply, 1)
 	e.mu.Lock()
 	if e.err != nil {
 		err := e.err
 		e.mu.Unlock()
-		return nil, err
+		return reply{err: err}
 	}
 	e.calls[id] = ch
 	e.mu.Unlock()
-	if err := e.send(wire.TypeReq, peer, id, data); err != nil {
+	if err := e.send(t, peer, id, data); err != nil {
 		e.forget(id)
-		return nil, err
+		return reply{err: err}
 	}
 	select {
 	case r := <-ch:
-		return r.data, r.err
+		return r
 	case <-ctx.Done():
-		e.forget(id)
-		return nil, ctx.Err()
+		if !e.forget(id) { // the reply came meanwhile
+			closeFiles((<-ch).files)
+		}
+		return reply{err: ctx.Err()}
 	}
 }
 
-func (e *endpoint) forget(id uint64) {
+// forget drops a waiting call; it reports whether the call was still waiting.
+func (e *endpoint) forget(id uint64) bool {
 	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, ok := e.calls[id]
 	delete(e.calls, id)
-	e.mu.Unlock()
+	return ok
 }
 
 // deliver hands a Rep or RepErr frame to the request waiting for it. A reply
@@ -104,13 +123,15 @@ func (e *endpoint) deliver(f wire.Frame) {
 	delete(e.calls, f.ID)
 	e.mu.Unlock()
 	if !ok {
+		closeFiles(f.Files)
 		return
 	}
 	if f.Type == wire.TypeRepErr {
+		closeFiles(f.Files)
 		ch <- reply{err: decodeErr(f.Payload)}
 		return
 	}
-	ch <- reply{data: clone(f.Payload)}
+	ch <- reply{data: clone(f.Payload), files: f.Files}
 }
 
 // close fails every waiting request with ErrDisconnected wrapping cause and
@@ -131,6 +152,12 @@ func (e *endpoint) close(cause error) {
 	}
 	e.mu.Unlock()
 	e.conn.Close()
+}
+
+func closeFiles(fs []*os.File) {
+	for _, f := range fs {
+		f.Close()
+	}
 }
 
 func clone(b []byte) []byte {

@@ -15,6 +15,7 @@ import (
 // called from any goroutine.
 type Worker struct {
 	id       int
+	slot     int // stable across restarts: a replacement takes its predecessor's
 	p        *Primary
 	proc     *os.Process
 	ep       *endpoint
@@ -26,6 +27,7 @@ type Worker struct {
 	ready      atomic.Bool
 	disconnect atomic.Bool // exitedAfterDisconnect
 	exited     chan struct{}
+	conns      atomic.Int64 // open connections handed off to it (RoundRobin)
 
 	disconnected bool // EventDisconnect emitted; owned by the supervisor goroutine
 }
@@ -101,6 +103,10 @@ func (w *Worker) signal(sig os.Signal) {
 		w.p.emit(Event{Type: EventError, Worker: w, Err: fmt.Errorf("cluster: signal %v to worker %d: %w", sig, w.id, err)})
 	}
 }
+
+// Connections returns how many connections the primary handed to this
+// worker (RoundRobin listeners) that it has not closed yet.
+func (w *Worker) Connections() int { return int(w.conns.Load()) }
 
 // IsConnected reports whether the worker's IPC channel is open (it completed
 // the handshake and has not disconnected).

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"os"
 	"sync/atomic"
 
 	"github.com/gocluster/cluster/internal/wire"
@@ -16,6 +17,10 @@ type Message struct {
 	// Worker is, in the primary, the handle of the sending worker; nil in a
 	// worker (use From).
 	Worker *Worker
+	// File is the descriptor sent with the message (SendHandle), or nil. It
+	// belongs to the receiver, who must close it; Conn and Listener turn it
+	// into what was sent.
+	File *os.File
 
 	id      uint64
 	ep      *endpoint
@@ -44,4 +49,14 @@ func (m *Message) reply(t wire.Type, data []byte) error {
 		return ErrReplied
 	}
 	return m.ep.send(t, 0, m.id, data)
+}
+
+// firstFile keeps the first of the files that came with a frame (a message
+// carries at most one) and closes the others.
+func firstFile(fs []*os.File) *os.File {
+	if len(fs) == 0 {
+		return nil
+	}
+	closeFiles(fs[1:])
+	return fs[0]
 }

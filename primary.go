@@ -27,6 +27,7 @@ type Primary struct {
 	settingsMu sync.Mutex
 	settings   Settings
 
+	lns     listeners
 	started atomic.Bool
 	ops     chan func()   // the supervisor's inbox
 	done    chan struct{} // closed when Run returns
@@ -35,6 +36,7 @@ type Primary struct {
 	// Owned by the supervisor goroutine (Run's).
 	table    map[int]*Worker
 	nextID   int
+	nextSlot int
 	stopping bool
 }
 
@@ -65,6 +67,8 @@ func New(cfg Config) (*Primary, error) {
 		table:    make(map[int]*Worker),
 	}
 	p.workers.Store(&map[int]*Worker{})
+	p.lns.byAddr = make(map[string]*listenEntry)
+	p.lns.byKey = make(map[uint32]*listenEntry)
 	return p, nil
 }
 
@@ -91,7 +95,7 @@ func (p *Primary) Run(ctx context.Context) error {
 	p.emit(Event{Type: EventSetup, Settings: &s})
 	var startErr error
 	for i := 0; i < p.cfg.Workers && startErr == nil; i++ {
-		_, startErr = p.spawn(s, nil, 0)
+		_, startErr = p.spawn(s, nil, 0, 0)
 	}
 	stop := ctx.Done()
 	if startErr != nil {
@@ -107,6 +111,7 @@ func (p *Primary) Run(ctx context.Context) error {
 			p.beginShutdown()
 		}
 	}
+	p.closeListeners()
 	p.events.close()
 	p.mail.close()
 	return startErr
@@ -117,6 +122,7 @@ func (p *Primary) Run(ctx context.Context) error {
 func (p *Primary) beginShutdown() {
 	p.stopping = true
 	p.log.Info("cluster: shutting down", "workers", len(p.table))
+	p.closeListeners() // stop accepting; workers drain what they hold
 	for _, w := range p.table {
 		go w.Disconnect(context.Background())
 	}
@@ -162,7 +168,7 @@ func (p *Primary) Fork(env ...string) (*Worker, error) {
 			err = ErrNotRunning
 			return
 		}
-		w, err = p.spawn(p.currentSettings(), env, 0)
+		w, err = p.spawn(p.currentSettings(), env, 0, 0)
 	}) {
 		return nil, ErrNotRunning
 	}

@@ -73,3 +73,17 @@ func exitSignal(st *os.ProcessState) os.Signal {
 	}
 	return nil
 }
+
+// dupFile duplicates a descriptor (close-on-exec).
+func dupFile(f *os.File) (*os.File, error) {
+	syscall.ForkLock.RLock()
+	fd, err := syscall.Dup(int(f.Fd()))
+	if err == nil {
+		syscall.CloseOnExec(fd)
+	}
+	syscall.ForkLock.RUnlock()
+	if err != nil {
+		return nil, os.NewSyscallError("dup", err)
+	}
+	return os.NewFile(uintptr(fd), f.Name()), nil
+}

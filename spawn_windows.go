@@ -18,3 +18,5 @@ func startCmd(*exec.Cmd) error { return ErrUnsupported }
 func sysProcAttr() *syscall.SysProcAttr { return nil }
 
 func exitSignal(*os.ProcessState) os.Signal { return nil }
+
+func dupFile(*os.File) (*os.File, error) { return nil, ErrUnsupported }

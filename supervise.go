@@ -21,7 +21,11 @@ const stableAfter = 10 * time.Second
 
 // spawn starts a worker. It runs on the supervisor goroutine. streak is the
 // number of crashes in a row of the slot this worker replaces.
-func (p *Primary) spawn(s Settings, env []string, streak int) (*Worker, error) {
+func (p *Primary) spawn(s Settings, env []string, slot, streak int) (*Worker, error) {
+	if slot == 0 {
+		p.nextSlot++
+		slot = p.nextSlot
+	}
 	exe := s.Exec
 	if exe == "" {
 		var err error
@@ -61,7 +65,7 @@ func (p *Primary) spawn(s Settings, env []string, streak int) (*Worker, error) {
 		ep.close(err)
 		return nil, p.forkFailed(id, fmt.Errorf("cluster: fork worker %d (%s): %w", id, exe, err))
 	}
-	w := &Worker{id: id, p: p, proc: cmd.Process, ep: ep, settings: s, env: env, exited: make(chan struct{})}
+	w := &Worker{id: id, slot: slot, p: p, proc: cmd.Process, ep: ep, settings: s, env: env, exited: make(chan struct{})}
 	p.table[id] = w
 	p.publishWorkers()
 	p.emit(Event{Type: EventFork, Worker: w})
@@ -133,13 +137,25 @@ func (p *Primary) readWorker(w *Worker) error {
 				p.route(w, f)
 				continue
 			}
-			p.mail.put(&Message{Data: clone(f.Payload), From: w.id, Worker: w, id: f.ID, ep: w.ep})
+			p.mail.put(&Message{Data: clone(f.Payload), From: w.id, Worker: w, File: firstFile(f.Files), id: f.ID, ep: w.ep})
 		case wire.TypeRep, wire.TypeRepErr:
 			w.ep.deliver(f)
+			continue
 		case wire.TypeCtl:
-			if len(f.Payload) == 1 && f.Payload[0] == ctlReady && !w.ready.Swap(true) {
-				p.do(func() { p.emit(Event{Type: EventReady, Worker: w}) })
+			switch {
+			case len(f.Payload) == 0:
+			case f.Payload[0] == ctlReady:
+				if !w.ready.Swap(true) {
+					p.do(func() { p.emit(Event{Type: EventReady, Worker: w}) })
+				}
+			case f.Payload[0] == ctlListen && f.ID != 0:
+				p.handleListen(w, f.ID, f.Payload)
+				continue
+			default:
+				p.handleListenCtl(w, f)
+				continue
 			}
+			closeFiles(f.Files)
 		default:
 			return fmt.Errorf("cluster: worker %d: %w: unexpected %v frame", w.id, wire.ErrMalformed, f.Type)
 		}
@@ -224,6 +240,7 @@ func (p *Primary) onExit(w *Worker, st *os.ProcessState, streak int, lived time.
 	p.onDisconnect(w, nil)
 	delete(p.table, w.id)
 	p.publishWorkers()
+	p.forgetWorker(w)
 	p.emit(Event{Type: EventExit, Worker: w, ExitCode: st.ExitCode(), Signal: exitSignal(st)})
 	if w.ExitedAfterDisconnect() || p.stopping {
 		return
@@ -231,12 +248,12 @@ func (p *Primary) onExit(w *Worker, st *os.ProcessState, streak int, lived time.
 	if lived > stableAfter {
 		streak = 0
 	}
-	p.restartLater(w.settings, w.env, streak)
+	p.restartLater(w.settings, w.env, w.slot, streak)
 }
 
 // restartLater replaces a crashed worker after a capped exponential
 // back-off with jitter, with the settings and env it was forked with.
-func (p *Primary) restartLater(s Settings, env []string, streak int) {
+func (p *Primary) restartLater(s Settings, env []string, slot, streak int) {
 	d := p.cfg.RestartDelay << min(streak, 20)
 	if d > p.cfg.MaxRestartDelay || d <= 0 {
 		d = p.cfg.MaxRestartDelay
@@ -248,8 +265,8 @@ func (p *Primary) restartLater(s Settings, env []string, streak int) {
 			if p.stopping {
 				return
 			}
-			if _, err := p.spawn(s, env, streak+1); err != nil {
-				p.restartLater(s, env, streak+1)
+			if _, err := p.spawn(s, env, slot, streak+1); err != nil {
+				p.restartLater(s, env, slot, streak+1)
 			}
 		})
 	})

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -21,13 +22,24 @@ import (
 // (watching Shutdown) before it exits.
 const orphanGrace = 300 * time.Millisecond
 
-// self is this process's link to its primary; nil unless IsWorker.
-var self = startWorker()
+// self is this process's link to its primary; nil unless IsWorker. It is
+// set up before main runs, so the handshake (EventOnline) does not wait for
+// the program.
+var self *workerLink
+
+func init() {
+	self = newWorkerLink()
+	if self != nil {
+		self.ep.enqueue(wire.TypeHello, 0, 0, wire.HelloPayload())
+		go self.read()
+	}
+}
 
 // workerLink is the worker side of the IPC channel.
 type workerLink struct {
 	ep       *endpoint
 	mail     *mailbox
+	handoff  handoffs
 	readyOne sync.Once
 
 	shutdownOnce    sync.Once
@@ -42,7 +54,7 @@ var standalone struct {
 	ch   chan struct{}
 }
 
-func startWorker() *workerLink {
+func newWorkerLink() *workerLink {
 	if !role.worker {
 		return nil
 	}
@@ -58,8 +70,6 @@ func startWorker() *workerLink {
 		mail:     newMailbox(slog.Default()),
 		shutdown: make(chan struct{}),
 	}
-	w.ep.enqueue(wire.TypeHello, 0, 0, wire.HelloPayload())
-	go w.read()
 	return w
 }
 
@@ -92,12 +102,17 @@ func (w *workerLink) readFrames() error {
 		}
 		switch f.Type {
 		case wire.TypeMsg, wire.TypeReq:
-			w.mail.put(&Message{Data: clone(f.Payload), From: int(f.Peer), id: f.ID, ep: w.ep})
+			w.mail.put(&Message{Data: clone(f.Payload), From: int(f.Peer), File: firstFile(f.Files), id: f.ID, ep: w.ep})
 		case wire.TypeRep, wire.TypeRepErr:
 			w.ep.deliver(f)
 		case wire.TypeCtl:
-			if len(f.Payload) > 0 && f.Payload[0] == ctlShutdown {
+			switch {
+			case len(f.Payload) == 1 && f.Payload[0] == ctlShutdown:
 				w.onShutdown()
+			case len(f.Payload) == 5 && f.Payload[0] == ctlConn && len(f.Files) == 1:
+				w.handoff.deliver(binary.BigEndian.Uint32(f.Payload[1:]), f)
+			default:
+				closeFiles(f.Files)
 			}
 		default:
 			return fmt.Errorf("%w: unexpected %v frame from the primary", wire.ErrMalformed, f.Type)

@@ -1,10 +1,10 @@
-// Command hello is a clustered HTTP server: the primary listens on :8000 and
-// hands every request to one of its workers over IPC, round-robin; the
-// worker that served it answers.
+// Command hello is a clustered HTTP server: N workers serve one port, the
+// primary owns the listening socket and hands out connections, and every
+// reply names the worker that served it.
 //
-//	go run ./examples/hello            # one worker per CPU
-//	go run ./examples/hello -n 4 -addr 127.0.0.1:9000
-//	curl localhost:8000/               # "hello from worker 2 (pid 1234)"
+//	go run ./examples/hello                         # :8000, one worker per CPU
+//	go run ./examples/hello -n 4 -addr 127.0.0.1:9000 -policy shared
+//	curl localhost:8000/                            # "hello from worker 2 (pid 1234)"
 package main
 
 import (
@@ -15,7 +15,6 @@ import (
 	"log"
 	"net/http"
 	"os"
-	"sync/atomic"
 	"time"
 
 	"github.com/gocluster/cluster"
@@ -24,18 +23,31 @@ import (
 func main() {
 	addr := flag.String("addr", ":8000", "address to serve HTTP on")
 	n := flag.Int("n", 0, "workers (0: one per CPU)")
+	policy := flag.String("policy", "", "how workers share the port: round-robin (default), shared or reuseport")
 	flag.Parse()
 	if cluster.IsPrimary() {
-		if err := primary(*addr, *n); err != nil {
+		if err := primary(*n, *policy); err != nil {
 			log.Fatal(err)
 		}
 		return
 	}
-	worker()
+	if err := worker(*addr); err != nil {
+		log.Fatal(err)
+	}
 }
 
-func primary(addr string, n int) error {
-	p, err := cluster.New(cluster.Config{Workers: n})
+func primary(n int, policy string) error {
+	cfg := cluster.Config{Workers: n}
+	switch policy {
+	case "", "round-robin":
+	case "shared":
+		cfg.Policy = cluster.Shared
+	case "reuseport":
+		cfg.Policy = cluster.ReusePort
+	default:
+		return fmt.Errorf("unknown policy %q", policy)
+	}
+	p, err := cluster.New(cfg)
 	if err != nil {
 		return err
 	}
@@ -44,45 +56,28 @@ func primary(addr string, n int) error {
 			log.Printf("primary: %v", e)
 		}
 	}()
-	var next atomic.Uint64
-	srv := &http.Server{Addr: addr, ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(
-		func(w http.ResponseWriter, r *http.Request) {
-			ws := p.Workers()
-			if len(ws) == 0 {
-				http.Error(w, "no workers", http.StatusServiceUnavailable)
-				return
-			}
-			wk := ws[next.Add(1)%uint64(len(ws))]
-			reply, err := wk.Request(r.Context(), []byte(r.URL.Path))
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusBadGateway)
-				return
-			}
-			w.Write(reply)
-		})}
-	go func() {
-		if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
-			log.Printf("primary: %v", err)
-		}
-	}()
-	log.Printf("primary %d: serving on %s", os.Getpid(), addr)
-	err = p.Run(context.Background()) // until SIGINT or SIGTERM
-	srv.Close()
-	return err
+	log.Printf("primary %d: starting workers", os.Getpid())
+	return p.Run(context.Background()) // until SIGINT or SIGTERM
 }
 
-func worker() {
-	cluster.Ready()
-	msgs := cluster.Messages()
-	for {
-		select {
-		case m, ok := <-msgs:
-			if !ok {
-				return
-			}
-			m.Reply([]byte(fmt.Sprintf("hello from worker %d (pid %d), path %s\n", cluster.ID(), os.Getpid(), m.Data)))
-		case <-cluster.Shutdown():
-			return
-		}
+func worker(addr string) error {
+	ln, err := cluster.Listen("tcp", addr)
+	if err != nil {
+		return err
 	}
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(
+		func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, "hello from worker %d (pid %d)\n", cluster.ID(), os.Getpid())
+		})}
+	cluster.Ready()
+	go func() {
+		<-cluster.Shutdown()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }

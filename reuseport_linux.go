@@ -1,0 +1,97 @@
+package cluster
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// soReusePort is SO_REUSEPORT on Linux (the syscall package lacks it).
+const soReusePort = 0xf
+
+func reusePortSupported(network string) error {
+	if network == "unix" {
+		return fmt.Errorf("ReusePort needs a tcp network, not unix")
+	}
+	return nil
+}
+
+// listenReusePort binds a listening socket with SO_REUSEPORT and returns
+// its file (the listener itself is closed).
+func listenReusePort(network, address string) (*os.File, net.Addr, error) {
+	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, soReusePort, 1)
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	ln, err := lc.Listen(nil, network, address) //nolint:staticcheck // no context to honour here
+	if err != nil {
+		return nil, nil, err
+	}
+	defer ln.Close()
+	files, err := fileOf(ln)
+	if err != nil {
+		return nil, nil, err
+	}
+	return files[0], ln.Addr(), nil
+}
+
+// checkStrangers reports (EventError) a listening socket on a ReusePort
+// address that the cluster did not make: another process joined the group
+// and takes part of the connections.
+func (p *Primary) checkStrangers(e *listenEntry) {
+	tcp, ok := e.addr.(*net.TCPAddr)
+	if !ok {
+		return
+	}
+	ours := map[uint64]bool{}
+	e.mu.Lock()
+	for _, f := range e.reuse {
+		if fi, err := f.Stat(); err == nil {
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+				ours[st.Ino] = true
+			}
+		}
+	}
+	e.mu.Unlock()
+	for _, ino := range listeningInodes(tcp.Port) {
+		if !ours[ino] {
+			err := fmt.Errorf("cluster: a process outside the cluster listens on %v with SO_REUSEPORT (socket inode %d) and takes a share of its connections", e.addr, ino)
+			p.do(func() { p.emit(Event{Type: EventError, Err: err, Addr: e.addr}) })
+			return
+		}
+	}
+}
+
+// listeningInodes lists the inodes of the TCP sockets listening on port.
+func listeningInodes(port int) []uint64 {
+	var inos []uint64
+	suffix := fmt.Sprintf(":%04X", port)
+	for _, name := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		f, err := os.Open(name)
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			fs := strings.Fields(sc.Text())
+			if len(fs) < 10 || fs[3] != "0A" || !strings.HasSuffix(fs[1], suffix) {
+				continue
+			}
+			if ino, err := strconv.ParseUint(fs[9], 10, 64); err == nil {
+				inos = append(inos, ino)
+			}
+		}
+		f.Close()
+	}
+	return inos
+}

@@ -1,0 +1,20 @@
+//go:build !linux
+
+package cluster
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"runtime"
+)
+
+func reusePortSupported(string) error {
+	return fmt.Errorf("ReusePort is supported on linux only, not %s", runtime.GOOS)
+}
+
+func listenReusePort(string, string) (*os.File, net.Addr, error) {
+	return nil, nil, reusePortSupported("")
+}
+
+func (p *Primary) checkStrangers(*listenEntry) {}
