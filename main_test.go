@@ -49,6 +49,8 @@ func testWorker(mode string) int {
 		cluster.WriteRawToPrimary([]byte("this is not a frame, not at all"))
 		time.Sleep(10 * time.Second) // the lost channel ends the process first
 		return 0
+	case "tcpid":
+		return tcpIDWorker()
 	case "plain": // never looks at Shutdown: the notice itself ends it
 		cluster.Ready()
 		time.Sleep(time.Hour)

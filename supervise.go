@@ -167,15 +167,23 @@ func (p *Primary) route(src *Worker, f wire.Frame) {
 	dst := p.Worker(int(f.Peer))
 	if f.Type == wire.TypeMsg {
 		if dst == nil {
+			closeFiles(f.Files)
 			p.log.Warn("cluster: dropping message to unknown worker", "from", src.id, "to", f.Peer)
 			return
 		}
-		if err := dst.ep.send(wire.TypeMsg, uint32(src.id), 0, f.Payload); err != nil {
+		var err error
+		if len(f.Files) > 0 {
+			err = dst.ep.conn.EnqueueFiles(wire.TypeMsg, uint32(src.id), 0, f.Payload, f.Files)
+		} else {
+			err = dst.ep.send(wire.TypeMsg, uint32(src.id), 0, f.Payload)
+		}
+		if err != nil {
 			p.log.Warn("cluster: dropping message to worker", "from", src.id, "to", f.Peer, "err", err)
 		}
 		return
 	}
 	id := f.ID
+	closeFiles(f.Files) // requests carry no handles
 	if dst == nil {
 		src.ep.enqueue(wire.TypeRepErr, 0, id, encodeErr(fmt.Errorf("%w: %d", ErrNoWorker, f.Peer)))
 		return

@@ -1,0 +1,72 @@
+package cluster
+
+import (
+	"fmt"
+	"net"
+
+	"github.com/gocluster/cluster/internal/wire"
+)
+
+// SendHandle sends a message with a handle to the worker, Node's
+// worker.send(msg, handle): h is an *os.File, a net.Conn or a net.Listener
+// (TCP, UDP or unix). The worker receives a duplicate of its descriptor in
+// Message.File (Message.Conn and Message.Listener rebuild the connection or
+// listener); the caller keeps h and may close it once SendHandle returns.
+func (w *Worker) SendHandle(msg []byte, h any) error {
+	return sendHandle(w.ep, 0, msg, h)
+}
+
+// SendHandle sends a message with a handle to the primary (or, with
+// SendHandleTo, to another worker); see Worker.SendHandle.
+func SendHandle(msg []byte, h any) error { return SendHandleTo(0, msg, h) }
+
+// SendHandleTo sends a message with a handle to the worker with the given
+// id (0: the primary), routed by the primary.
+func SendHandleTo(id int, msg []byte, h any) error {
+	if self == nil {
+		return ErrNotWorker
+	}
+	if id < 0 {
+		return fmt.Errorf("cluster: SendHandleTo(%d): %w", id, ErrNoWorker)
+	}
+	return sendHandle(self.ep, uint32(id), msg, h)
+}
+
+func sendHandle(e *endpoint, peer uint32, msg []byte, h any) error {
+	if len(msg) > e.max {
+		return fmt.Errorf("%w: %d bytes, the limit is %d (Config.MaxMessageSize)", ErrTooLarge, len(msg), e.max)
+	}
+	files, err := fileOf(h)
+	if err != nil {
+		return fmt.Errorf("cluster: send handle %T: %w", h, err)
+	}
+	if err := e.conn.EnqueueFiles(wire.TypeMsg, peer, 0, msg, files); err != nil {
+		return e.closedErr(err)
+	}
+	return nil
+}
+
+// Conn turns the handle that came with the message into a net.Conn (the
+// message's File is consumed).
+func (m *Message) Conn() (net.Conn, error) {
+	if m.File == nil {
+		return nil, fmt.Errorf("cluster: the message carries no handle")
+	}
+	defer m.takeFile()
+	return net.FileConn(m.File)
+}
+
+// Listener turns the handle that came with the message into a net.Listener
+// (the message's File is consumed).
+func (m *Message) Listener() (net.Listener, error) {
+	if m.File == nil {
+		return nil, fmt.Errorf("cluster: the message carries no handle")
+	}
+	defer m.takeFile()
+	return net.FileListener(m.File)
+}
+
+func (m *Message) takeFile() {
+	m.File.Close()
+	m.File = nil
+}

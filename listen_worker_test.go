@@ -1,0 +1,125 @@
+package cluster_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gocluster/cluster"
+)
+
+// Settings of the "tcpid" worker, from its environment.
+const (
+	envPolicy = "TEST_POLICY" // shared, rr, reuseport; empty: the cluster's
+	envNet    = "TEST_NET"    // default tcp
+	envAddr   = "TEST_ADDR"   // default 127.0.0.1:0
+	envGate   = "TEST_GATE"   // "1": accept only after the message "serve"
+)
+
+var policies = map[string]cluster.Policy{"shared": cluster.Shared, "rr": cluster.RoundRobin, "reuseport": cluster.ReusePort}
+
+// tcpIDWorker listens on the shared address and greets each connection
+// with "worker ID", then reads until the client closes. It also answers
+// requests: "handle" sends the primary a handle to a fresh pipe.
+func tcpIDWorker() int {
+	network, addr := os.Getenv(envNet), os.Getenv(envAddr)
+	if network == "" {
+		network = "tcp"
+	}
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := cluster.ListenConfig{Policy: policies[os.Getenv(envPolicy)]}.Listen(context.Background(), network, addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "listen:", err)
+		return 5
+	}
+	serve := make(chan struct{})
+	if os.Getenv(envGate) != "1" {
+		close(serve)
+	}
+	go func() {
+		for m := range cluster.Messages() {
+			switch {
+			case string(m.Data) == "serve":
+				close(serve)
+			case m.File != nil: // a handle: write our id into it
+				if c, err := m.Conn(); err == nil {
+					fmt.Fprintf(c, "worker %d got the handle\n", cluster.ID())
+					c.Close()
+				}
+			case m.IsRequest() && string(m.Data) == "close-listener":
+				m.Reply([]byte(errText(ln.Close())))
+			}
+		}
+	}()
+	cluster.Ready()
+	go func() {
+		<-serve
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				fmt.Fprintf(c, "worker %d\n", cluster.ID())
+				io.Copy(io.Discard, c)
+				c.Close()
+			}()
+		}
+	}()
+	<-cluster.Shutdown()
+	ln.Close()
+	return 0
+}
+
+// greet connects to addr and returns the id of the worker that greeted,
+// with the connection (still open).
+func greet(t *testing.T, network, addr string) (int, net.Conn) {
+	t.Helper()
+	c, err := net.DialTimeout(network, addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("dial %s: %v", addr, err)
+	}
+	return readGreeting(t, c), c
+}
+
+func readGreeting(t *testing.T, c net.Conn) int {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no greeting: %v", err)
+	}
+	id, err := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(line), "worker "))
+	if err != nil {
+		t.Fatalf("greeting %q", line)
+	}
+	return id
+}
+
+// listenCluster starts n tcpid workers with the extra env and returns the
+// cluster and the address they share (from the listening events).
+func listenCluster(t *testing.T, cfg cluster.Config, n int, extra ...string) (*testCluster, net.Addr) {
+	t.Helper()
+	cfg.Workers = n
+	cfg.Settings.Env = append(append(cfg.Settings.Env, env("tcpid")...), extra...)
+	tc := startCluster(t, cfg)
+	ws := tc.ready(n)
+	var addr net.Addr
+	for _, w := range ws {
+		e := tc.event(cluster.EventListening, w)
+		if addr != nil && e.Addr.String() != addr.String() {
+			t.Fatalf("workers listen on %v and %v: port 0 must be picked once", addr, e.Addr)
+		}
+		addr = e.Addr
+	}
+	return tc, addr
+}
