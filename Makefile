@@ -31,8 +31,11 @@ cross:
 	GOOS=windows $(GO) build ./...
 
 bench-deps:
-	@command -v node >/dev/null || [ -x /usr/bin/node ] || { \
-		echo "installing nodejs for the Node peers"; apt-get update && apt-get install -y nodejs; }
+	@missing=""; \
+	command -v node >/dev/null || [ -x /usr/bin/node ] || missing="$$missing nodejs"; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	if [ -n "$$missing" ]; then echo "installing$$missing for the benchmarks"; \
+		apt-get update && apt-get install -y $$missing; fi
 
 bench: bench-deps
 	$(GO) run ./bench

@@ -3,6 +3,7 @@
 //
 //	go run ./bench                 # every section
 //	go run ./bench ipc             # IPC: gocluster vs Node's cluster
+//	go run ./bench http            # HTTP with wrk: each policy, single Go, Node cluster
 //	RUNS=5 go run ./bench ipc      # more runs (default 3; medians are printed)
 //
 // The same binary is the primary and, re-executed by gocluster, the workers.
@@ -19,8 +20,8 @@ func main() {
 		benchWorker()
 		return
 	}
-	sections := map[string]func(runs int) error{"ipc": benchIPC}
-	order := []string{"ipc"}
+	sections := map[string]func(runs int) error{"ipc": benchIPC, "http": benchHTTP}
+	order := []string{"ipc", "http"}
 	runs := 3
 	if v, err := strconv.Atoi(os.Getenv("RUNS")); err == nil && v > 0 {
 		runs = v
