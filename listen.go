@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"sync"
@@ -205,6 +206,23 @@ type handedConn struct {
 func (c *handedConn) Close() error {
 	c.once.Do(func() { self.ep.enqueue(wire.TypeCtl, 0, 0, keyed(ctlClosed, c.key)) })
 	return c.Conn.Close()
+}
+
+// CloseWrite half-closes the connection, as *net.TCPConn does (net/http
+// uses it for a graceful close).
+func (c *handedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return c.Conn.Close()
+}
+
+// ReadFrom keeps the TCP connection's sendfile/splice fast path.
+func (c *handedConn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{c.Conn}, r)
 }
 
 // fileOf returns a duplicate of the descriptor of a file, connection or
