@@ -39,6 +39,18 @@
 // Config.ShutdownTimeout it gets SIGTERM, then after Config.KillTimeout
 // SIGKILL. A worker that never looked at Shutdown exits on the notice.
 //
+// # Ports
+//
+// Listen in a worker returns a net.Listener for an address the primary
+// binds once and every worker shares, by Config.Policy (or ListenConfig):
+// RoundRobin (the default: the primary accepts and hands each connection to
+// the worker Config.Scheduler picks, over the IPC channel), Shared (workers
+// accept on the one socket; its backlog survives a worker's death) or
+// ReusePort (one SO_REUSEPORT socket per worker, Linux). The primary keeps
+// its sockets open until Run ends, so restarts refuse no connection. Outside
+// a cluster Listen is net.Listen. SendHandle passes a connection, listener
+// or file with a message, as Node's send(msg, handle).
+//
 // # Messages
 //
 // Messages are byte slices; encode them as you like. Worker.Send,
