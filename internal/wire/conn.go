@@ -22,6 +22,7 @@ const burstGap = 10 * time.Microsecond
 // goroutine at a time; the write methods from any number of goroutines.
 type Conn struct {
 	rw  io.ReadWriteCloser
+	raw *rawIO // nil: read and write through rw
 	max int
 
 	rbuf []byte
@@ -51,6 +52,7 @@ func NewConn(rw io.ReadWriteCloser, maxFrame int) *Conn {
 	}
 	c := &Conn{
 		rw:   rw,
+		raw:  newRawIO(rw),
 		max:  maxFrame,
 		rbuf: make([]byte, 64<<10),
 		wake: make(chan struct{}, 1),
@@ -165,12 +167,11 @@ func (c *Conn) Send(t Type, peer uint32, id uint64, payload []byte) error {
 	hdr := appendHeader(c.spare[:0], t, 0, peer, id, len(payload))
 	c.mu.Unlock()
 	var err error
-	if len(payload) > 0 && len(payload) > 4<<10 {
-		bufs := net.Buffers{hdr, payload}
-		_, err = bufs.WriteTo(c.rw)
+	if len(payload) > 4<<10 {
+		err = c.write(hdr, payload)
 	} else {
 		hdr = append(hdr, payload...)
-		_, err = c.rw.Write(hdr)
+		err = c.write(hdr, nil)
 	}
 	c.mu.Lock()
 	c.spare = hdr[:0]
@@ -185,6 +186,21 @@ func (c *Conn) Send(t Type, peer uint32, id uint64, payload []byte) error {
 		return c.errOf()
 	}
 	return nil
+}
+
+// write writes a then b; one write is in flight at a time (c.writing).
+func (c *Conn) write(a, b []byte) error {
+	if c.raw != nil {
+		return c.raw.write(a, b)
+	}
+	var err error
+	if len(b) > 0 {
+		bufs := net.Buffers{a, b}
+		_, err = bufs.WriteTo(c.rw)
+	} else {
+		_, err = c.rw.Write(a)
+	}
+	return err
 }
 
 func (c *Conn) errOf() error {

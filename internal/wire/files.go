@@ -47,8 +47,7 @@ func (c *Conn) checkFiles(files []*os.File) error {
 // one byte of buf, and the rest of buf after.
 func (c *Conn) writeBatch(buf []byte, fds []*os.File) error {
 	if len(fds) == 0 {
-		_, err := c.rw.Write(buf)
-		return err
+		return c.write(buf, nil)
 	}
 	defer closeFiles(fds)
 	for len(fds) > 0 {
@@ -64,20 +63,25 @@ func (c *Conn) writeBatch(buf []byte, fds []*os.File) error {
 		buf, fds = buf[n:], fds[k:]
 	}
 	if len(buf) > 0 {
-		_, err := c.rw.Write(buf)
-		return err
+		return c.write(buf, nil)
 	}
 	return nil
 }
 
 // read fills b from the connection, collecting received descriptors.
 func (c *Conn) read(b []byte) (int, error) {
-	if c.uc == nil {
+	var n, oobn, flags int
+	var err error
+	switch {
+	case c.raw != nil:
+		n, oobn, flags, err = c.raw.read(b, c.oob)
+	case c.uc != nil:
+		n, oobn, flags, _, err = c.uc.ReadMsgUnix(b, c.oob)
+		if errors.Is(err, io.EOF) {
+			err = io.EOF // as Read returns it
+		}
+	default:
 		return c.rw.Read(b)
-	}
-	n, oobn, flags, _, err := c.uc.ReadMsgUnix(b, c.oob)
-	if errors.Is(err, io.EOF) {
-		err = io.EOF // as Read returns it
 	}
 	if oobn > 0 {
 		fds, perr := parseRights(c.oob[:oobn])
