@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -128,27 +127,10 @@ func wrk(addr, args string) (wrkOut, error) {
 // startCluster runs a gocluster primary in this process with httpWorkers
 // workers serving addr with the given policy.
 func startCluster(addr string, policy cluster.Policy) (*server, error) {
-	p, err := cluster.New(cluster.Config{Workers: httpWorkers, Policy: policy, NoSignals: true,
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+	p, ctx, stop, err := runCluster(cluster.Config{Workers: httpWorkers, Policy: policy,
 		Settings: cluster.Settings{Env: []string{envBenchMode + "=http", envBenchAddr + "=" + addr}}})
 	if err != nil {
 		return nil, err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	events := p.Events(ctx)
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	for ready := 0; ready < httpWorkers; {
-		select {
-		case e := <-events:
-			if e.Type == cluster.EventReady {
-				ready++
-			}
-		case <-time.After(10 * time.Second):
-			cancel()
-			<-done
-			return nil, fmt.Errorf("workers not ready")
-		}
 	}
 	stats := func() ([][2]int, error) {
 		var out [][2]int
@@ -163,7 +145,7 @@ func startCluster(addr string, policy cluster.Policy) (*server, error) {
 		}
 		return out, nil
 	}
-	return &server{addr: addr, stats: stats, stop: func() { cancel(); <-done }}, nil
+	return &server{addr: addr, stats: stats, stop: stop}, nil
 }
 
 // startSingleGo runs this binary as one plain net/http process.

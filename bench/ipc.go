@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -57,27 +56,11 @@ func benchIPC(runs int) error {
 
 // goIPC runs one round of the IPC figures on a fresh cluster of n workers.
 func goIPC(n int, s samples) error {
-	p, err := cluster.New(cluster.Config{Workers: n, NoSignals: true,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	p, ctx, stop, err := runCluster(cluster.Config{Workers: n})
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
-	events := p.Events(ctx)
-	runDone := make(chan error, 1)
-	go func() { runDone <- p.Run(ctx) }()
-	defer func() { cancel(); <-runDone }()
-	for ready := 0; ready < n; {
-		select {
-		case e := <-events:
-			if e.Type == cluster.EventReady {
-				ready++
-			}
-		case <-time.After(10 * time.Second):
-			return fmt.Errorf("workers not ready")
-		}
-	}
+	defer stop()
 	ws := p.Workers()
 
 	// p2w: every worker fed by its own goroutine for ipcSeconds; the figure is
