@@ -75,6 +75,7 @@ func (e *endpoint) closedErr(cause error) error {
 // request sends data as a request to peer and waits for the reply.
 func (e *endpoint) request(ctx context.Context, peer uint32, data []byte) ([]byte, error) {
 	r := e.call(ctx, wire.TypeReq, peer, data)
+	closeFiles(r.files) // replies to requests carry no handles
 	return r.data, r.err
 }
 

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
@@ -99,8 +100,19 @@ func (w *Worker) terminate() error {
 }
 
 func (w *Worker) signal(sig os.Signal) {
-	if err := w.proc.Signal(sig); err != nil && !w.dead.Load() {
+	if err := w.proc.Signal(sig); err != nil && !w.dead.Load() && !errors.Is(err, os.ErrProcessDone) {
 		w.p.emit(Event{Type: EventError, Worker: w, Err: fmt.Errorf("cluster: signal %v to worker %d: %w", sig, w.id, err)})
+	}
+}
+
+// connClosed counts down one handed-off connection; a worker cannot drive
+// the count below zero.
+func (w *Worker) connClosed() {
+	for {
+		n := w.conns.Load()
+		if n <= 0 || w.conns.CompareAndSwap(n, n-1) {
+			return
+		}
 	}
 }
 

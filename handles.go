@@ -41,6 +41,7 @@ func sendHandle(e *endpoint, peer uint32, msg []byte, h any) error {
 		return fmt.Errorf("cluster: send handle %T: %w", h, err)
 	}
 	if err := e.conn.EnqueueFiles(wire.TypeMsg, peer, 0, msg, files); err != nil {
+		closeFiles(files)
 		return e.closedErr(err)
 	}
 	return nil

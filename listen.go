@@ -34,7 +34,8 @@ func Listen(network, address string) (net.Listener, error) {
 	return ListenConfig{}.Listen(context.Background(), network, address)
 }
 
-// Listen is Listen with this config; ctx bounds the exchange with the primary.
+// Listen is Listen with this config; an ended ctx stops it before it asks
+// the primary.
 func (lc ListenConfig) Listen(ctx context.Context, network, address string) (net.Listener, error) {
 	if self == nil {
 		var nlc net.ListenConfig
@@ -48,8 +49,15 @@ func (lc ListenConfig) Listen(ctx context.Context, network, address string) (net
 	if lc.Policy >= policyEnd {
 		return nil, fmt.Errorf("cluster: listen %s %s: unknown policy %d", network, address, lc.Policy)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("cluster: listen %s %s: %w", network, address, err)
+	}
+	// The wait is not abandoned when ctx ends: the primary registers this
+	// worker for the address when it answers, and an answer nobody took
+	// would leave that registration behind. It answers at once, or the
+	// channel closes.
 	req := append([]byte{ctlListen, byte(lc.Policy)}, network+"\x00"+address...)
-	r := self.ep.call(ctx, wire.TypeCtl, 0, req)
+	r := self.ep.call(context.Background(), wire.TypeCtl, 0, req)
 	var refused *RemoteError
 	if errors.As(r.err, &refused) {
 		return nil, fmt.Errorf("cluster: listen %s %s: the primary could not: %s", network, address, refused.Text)
@@ -64,7 +72,7 @@ func (lc ListenConfig) Listen(ctx context.Context, network, address string) (net
 	}
 	if policy == RoundRobin {
 		closeFiles(r.files)
-		return self.handoff.open(key, network, address), nil
+		return self.handoff.open(key, network, address)
 	}
 	if len(r.files) != 1 {
 		closeFiles(r.files)
@@ -112,37 +120,51 @@ type handoffs struct {
 	m  map[uint32]*rrListener
 }
 
-func (h *handoffs) open(key uint32, network, address string) *rrListener {
+func (h *handoffs) open(key uint32, network, address string) (*rrListener, error) {
 	l := &rrListener{key: key, addr: listenAddr(network, address), conns: make(chan net.Conn, rrBacklog), closed: make(chan struct{})}
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	if h.m == nil {
 		h.m = make(map[uint32]*rrListener)
 	}
+	if h.m[key] != nil {
+		return nil, fmt.Errorf("cluster: listen %s %s: this worker already listens there; close that listener first", network, address)
+	}
 	h.m[key] = l
-	h.mu.Unlock()
-	return l
+	return l, nil
 }
 
 // deliver gives a connection the primary handed off to the listener with
 // that key; one that no open listener can take goes back to the primary.
 func (h *handoffs) deliver(key uint32, f wire.Frame) {
 	file := f.Files[0]
+	c, err := net.FileConn(file)
+	if err != nil { // not a connection: nothing anyone could serve
+		file.Close()
+		self.ep.enqueue(wire.TypeCtl, 0, 0, keyed(ctlClosed, key))
+		return
+	}
 	h.mu.Lock()
-	l := h.m[key]
-	if l != nil {
-		if c, err := net.FileConn(file); err == nil {
-			select {
-			case l.conns <- &handedConn{Conn: c, key: key}:
-				h.mu.Unlock()
-				file.Close()
-				return
-			default:
-				c.Close()
-			}
+	if l := h.m[key]; l != nil {
+		select {
+		case l.conns <- &handedConn{Conn: c, key: key}:
+			h.mu.Unlock()
+			file.Close()
+			return
+		default: // backlog full
 		}
 	}
 	h.mu.Unlock()
-	self.ep.conn.EnqueueFiles(wire.TypeCtl, 0, 0, keyed(ctlReturn, key), f.Files)
+	c.Close()
+	giveBack(key, file)
+}
+
+// giveBack returns a connection this worker cannot take to the primary,
+// which hands it to another worker.
+func giveBack(key uint32, f *os.File) {
+	if self.ep.conn.EnqueueFiles(wire.TypeCtl, 0, 0, keyed(ctlReturn, key), []*os.File{f}) != nil {
+		f.Close()
+	}
 }
 
 // rrListener is a worker's end of a RoundRobin listener: Accept returns the
@@ -170,7 +192,9 @@ func (l *rrListener) Close() error {
 	l.once.Do(func() {
 		h := &self.handoff
 		h.mu.Lock()
-		delete(h.m, l.key)
+		if h.m[l.key] == l {
+			delete(h.m, l.key)
+		}
 		close(l.closed)
 		h.mu.Unlock()
 		self.ep.enqueue(wire.TypeCtl, 0, 0, keyed(ctlUnlisten, l.key))
@@ -192,7 +216,7 @@ func returnConn(key uint32, c *handedConn) {
 	f, err := fileOf(c.Conn)
 	c.Conn.Close()
 	if err == nil {
-		self.ep.conn.EnqueueFiles(wire.TypeCtl, 0, 0, keyed(ctlReturn, key), f)
+		giveBack(key, f[0])
 	}
 }
 

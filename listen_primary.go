@@ -14,10 +14,16 @@ import (
 	"github.com/gocluster/cluster/internal/wire"
 )
 
-// maxPending bounds the connections a RoundRobin listener holds while no
-// worker listens (between a crash and its replacement); past it they are
-// closed.
-const maxPending = 1024
+const (
+	// maxPending bounds the connections a RoundRobin listener holds while no
+	// worker listens (between a crash and its replacement); past it they
+	// are closed.
+	maxPending = 1024
+	// maxQueuedFiles is how many handed-off connections may wait in a
+	// worker's channel queue; a worker that is that far behind (stuck) gets
+	// no more until it catches up.
+	maxQueuedFiles = 256
+)
 
 // listeners are the primary's listening sockets, by network and address as
 // workers asked for them.
@@ -39,16 +45,18 @@ type listenEntry struct {
 	accepted bool // the accept loop runs
 
 	mu      sync.Mutex
+	closed  bool
 	workers []*Worker  // RoundRobin: the workers listening, by id
 	pending []*os.File // RoundRobin: connections waiting for a worker
 	reuse   map[*Worker]*os.File
+	known   map[uint64]bool // ReusePort: inodes of every socket made for it
 }
 
 // handleListen answers a worker's listen request (on its reader goroutine).
 func (p *Primary) handleListen(w *Worker, id uint64, req []byte) {
-	e, files, err := p.listen(w, req)
-	if e != nil && e.policy == ReusePort {
-		p.checkStrangers(e)
+	e, files, stranger, err := p.listen(w, req)
+	if stranger != nil {
+		p.do(func() { p.emit(Event{Type: EventError, Err: stranger, Addr: e.addr}) })
 	}
 	if err != nil {
 		w.ep.enqueue(wire.TypeRepErr, 0, id, encodeErr(&RemoteError{Text: err.Error()}))
@@ -56,14 +64,18 @@ func (p *Primary) handleListen(w *Worker, id uint64, req []byte) {
 	}
 	reply := listenReply(e.policy, e.key, e.addr.String())
 	if err := w.ep.conn.EnqueueFiles(wire.TypeRep, 0, id, reply, files); err != nil {
+		closeFiles(files)
 		return
 	}
 	p.do(func() { p.emit(Event{Type: EventListening, Worker: w, Addr: e.addr}) })
 }
 
-func (p *Primary) listen(w *Worker, req []byte) (*listenEntry, []*os.File, error) {
+// listen finds or binds the address a worker asks for and registers the
+// worker on it. It also returns, for ReusePort, an error naming a socket on
+// the port that the cluster did not make.
+func (p *Primary) listen(w *Worker, req []byte) (e *listenEntry, files []*os.File, stranger, err error) {
 	if len(req) < 2 || Policy(req[1]) >= policyEnd {
-		return nil, nil, fmt.Errorf("%w: bad listen request", wire.ErrMalformed)
+		return nil, nil, nil, fmt.Errorf("%w: bad listen request", wire.ErrMalformed)
 	}
 	policy := Policy(req[1])
 	if policy == PolicyDefault {
@@ -71,43 +83,50 @@ func (p *Primary) listen(w *Worker, req []byte) (*listenEntry, []*os.File, error
 	}
 	network, address, ok := strings.Cut(string(req[2:]), "\x00")
 	if !ok {
-		return nil, nil, fmt.Errorf("%w: bad listen request", wire.ErrMalformed)
+		return nil, nil, nil, fmt.Errorf("%w: bad listen request", wire.ErrMalformed)
 	}
 	p.lns.mu.Lock()
 	defer p.lns.mu.Unlock()
 	if p.lns.closed {
-		return nil, nil, ErrNotRunning
+		return nil, nil, nil, ErrNotRunning
+	}
+	// onExit closes the channel before it takes the worker out of every
+	// listener under this lock: a worker whose channel is open here is
+	// registered now and taken out later, never the other way round.
+	select {
+	case <-w.ep.done:
+		return nil, nil, nil, ErrDisconnected
+	default:
 	}
 	name := network + " " + address
-	e := p.lns.byAddr[name]
+	e = p.lns.byAddr[name]
 	if e == nil {
-		var err error
 		if e, err = p.bind(network, address, policy); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		p.lns.byAddr[name] = e
 		p.lns.byKey[e.key] = e
 	}
 	if e.policy != policy {
-		return nil, nil, fmt.Errorf("%s is already shared as %v, not %v", name, e.policy, policy)
+		return nil, nil, nil, fmt.Errorf("%s is already shared as %v, not %v", name, e.policy, policy)
 	}
 	switch policy {
 	case Shared:
-		files, err := fileOf(e.ln)
-		return e, files, err
+		files, err = fileOf(e.ln)
+		return e, files, nil, err
 	case ReusePort:
 		f, err := e.reusePortSocket(w)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		return e, []*os.File{f}, nil
+		return e, []*os.File{f}, e.strangers(), nil
 	}
 	e.addWorker(w, p.cfg.Scheduler)
 	if !e.accepted {
 		e.accepted = true
 		go p.acceptLoop(e)
 	}
-	return e, nil, nil
+	return e, nil, nil, nil
 }
 
 // bind creates the entry for a new address. p.lns.mu is held.
@@ -119,6 +138,7 @@ func (p *Primary) bind(network, address string, policy Policy) (*listenEntry, er
 			return nil, err
 		}
 		e.reuse = make(map[*Worker]*os.File)
+		e.known = make(map[uint64]bool)
 		// The first socket fixes the port (port 0 picks one) for the others.
 		f, addr, err := listenReusePort(network, address)
 		if err != nil {
@@ -151,6 +171,9 @@ func (e *listenEntry) reusePortSocket(w *Worker) (*os.File, error) {
 		old.Close()
 	}
 	e.reuse[w] = f
+	if ino, ok := inode(f); ok {
+		e.known[ino] = true
+	}
 	e.mu.Unlock()
 	return dup[0], nil
 }
@@ -168,7 +191,7 @@ func (e *listenEntry) addWorker(w *Worker, s Scheduler) {
 	e.pending = nil
 	e.mu.Unlock()
 	for _, f := range pending {
-		e.dispatch(f, nil, s)
+		e.dispatch(f, nil, s, nil)
 	}
 }
 
@@ -209,23 +232,28 @@ func (p *Primary) acceptLoop(e *listenEntry) {
 			p.log.Error("cluster: hand-off", "addr", e.addr, "err", err)
 			continue
 		}
-		e.dispatch(files[0], remote, p.cfg.Scheduler)
+		e.dispatch(files[0], remote, p.cfg.Scheduler, nil)
 	}
 }
 
-// dispatch hands a connection to the worker the scheduler picks; with no
-// worker listening it waits for one (up to maxPending connections).
-func (e *listenEntry) dispatch(f *os.File, remote net.Addr, s Scheduler) {
+// dispatch hands a connection to the worker the scheduler picks among
+// those listening (but not the one that just gave it back, nor one whose
+// queue is full). With no worker listening it waits for one (up to
+// maxPending connections); with workers that can take none it is closed,
+// as a full backlog refuses.
+func (e *listenEntry) dispatch(f *os.File, remote net.Addr, s Scheduler, returnedBy *Worker) {
 	if remote == nil { // a returned connection: find its peer again
-		if c, err := net.FileConn(f); err == nil {
-			remote = c.RemoteAddr()
-			c.Close()
+		c, err := net.FileConn(f)
+		if err != nil { // not a connection at all
+			f.Close()
+			return
 		}
+		remote = c.RemoteAddr()
+		c.Close()
 	}
 	e.mu.Lock()
-	ws := e.workers
-	if len(ws) == 0 {
-		if len(e.pending) < maxPending {
+	if e.closed || len(e.workers) == 0 {
+		if !e.closed && len(e.pending) < maxPending {
 			e.pending = append(e.pending, f)
 		} else {
 			f.Close()
@@ -233,18 +261,28 @@ func (e *listenEntry) dispatch(f *os.File, remote net.Addr, s Scheduler) {
 		e.mu.Unlock()
 		return
 	}
+	var ws []*Worker
+	for _, w := range e.workers {
+		if _, files := w.ep.conn.Backlog(); w != returnedBy && files < maxQueuedFiles {
+			ws = append(ws, w)
+		}
+	}
 	e.mu.Unlock()
-	w := s.Pick(remote, ws)
-	if w == nil || !slices.Contains(ws, w) {
-		w = ws[0]
-	}
-	w.conns.Add(1)
-	if err := w.ep.conn.EnqueueFiles(wire.TypeCtl, 0, 0, keyed(ctlConn, e.key), []*os.File{f}); err != nil {
-		// The worker's channel is gone (EnqueueFiles closed f: this one
-		// connection is lost); take the worker out for the next ones.
-		w.conns.Add(-1)
+	for len(ws) > 0 {
+		w := s.Pick(remote, ws)
+		if w == nil || !slices.Contains(ws, w) {
+			w = ws[0]
+		}
+		w.conns.Add(1)
+		if w.ep.conn.EnqueueFiles(wire.TypeCtl, 0, 0, keyed(ctlConn, e.key), []*os.File{f}) == nil {
+			return
+		}
+		// Its channel is gone: take it out and try the others.
+		w.connClosed()
 		e.removeWorker(w)
+		ws = slices.DeleteFunc(slices.Clone(ws), func(x *Worker) bool { return x == w })
 	}
+	f.Close()
 }
 
 // handleListenCtl handles a worker's listener notices (on its reader).
@@ -259,17 +297,16 @@ func (p *Primary) handleListenCtl(w *Worker, f wire.Frame) {
 	p.lns.mu.Unlock()
 	switch {
 	case e == nil:
-		closeFiles(f.Files)
 	case f.Payload[0] == ctlUnlisten:
 		e.removeWorker(w)
 	case f.Payload[0] == ctlClosed:
-		w.conns.Add(-1)
+		w.connClosed()
 	case f.Payload[0] == ctlReturn && len(f.Files) == 1:
-		w.conns.Add(-1)
-		e.dispatch(f.Files[0], nil, p.cfg.Scheduler)
-	default:
-		closeFiles(f.Files)
+		w.connClosed()
+		e.dispatch(f.Files[0], nil, p.cfg.Scheduler, w)
+		return
 	}
+	closeFiles(f.Files)
 }
 
 // forgetWorker takes an exited worker out of every listener.
@@ -291,6 +328,7 @@ func (p *Primary) closeListeners() {
 			e.ln.Close()
 		}
 		e.mu.Lock()
+		e.closed = true
 		closeFiles(e.pending)
 		e.pending = nil
 		for w, f := range e.reuse {

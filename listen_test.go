@@ -195,6 +195,19 @@ func TestClosedListenerGetsNoConnections(t *testing.T) {
 	}
 }
 
+func TestSecondRoundRobinListenInOneWorkerIsRefused(t *testing.T) {
+	tc, addr := listenCluster(t, cluster.Config{}, 1)
+	w := tc.p.Workers()[0]
+	if got := ask(t, w, "listen-again"); !strings.Contains(got, "already listens") {
+		t.Fatalf("second listen: %q", got)
+	}
+	id, c := greet(t, "tcp", addr.String()) // the first listener still serves
+	c.Close()
+	if id != w.ID() {
+		t.Fatalf("served by %d", id)
+	}
+}
+
 func TestPolicyMismatchIsRefused(t *testing.T) {
 	tc, addr := listenCluster(t, cluster.Config{}, 1, envPolicy+"=rr")
 	tc.p.Setup(cluster.Settings{Env: append(env("tcpid"), envPolicy+"=shared", envAddr+"="+addr.String())})

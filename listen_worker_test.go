@@ -57,6 +57,12 @@ func tcpIDWorker() int {
 				}
 			case m.IsRequest() && string(m.Data) == "close-listener":
 				m.Reply([]byte(errText(ln.Close())))
+			case m.IsRequest() && string(m.Data) == "listen-again":
+				again, err := cluster.ListenConfig{Policy: policies[os.Getenv(envPolicy)]}.Listen(context.Background(), network, ln.Addr().String())
+				if err == nil {
+					again.Close()
+				}
+				m.Reply([]byte(errText(err)))
 			}
 		}
 	}()

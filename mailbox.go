@@ -4,8 +4,6 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
-
-	"github.com/gocluster/cluster/internal/wire"
 )
 
 const (
@@ -18,6 +16,8 @@ const (
 	// mailboxBytes bounds what is queued for a reader that is slow: past it
 	// the channel's reading goroutine waits, which pushes back on the sender.
 	mailboxBytes = 64 << 20
+	// msgOverhead is what a queued message costs beyond its data.
+	msgOverhead = 128
 )
 
 // mailbox delivers received messages to a channel in order without making
@@ -69,6 +69,7 @@ func (mb *mailbox) put(m *Message) {
 	mb.mu.Lock()
 	defer mb.mu.Unlock()
 	if mb.closed {
+		m.drop()
 		return
 	}
 	if len(mb.queue) == 0 {
@@ -83,19 +84,18 @@ func (mb *mailbox) put(m *Message) {
 		if mb.dropped == 1 || mb.dropped%10000 == 0 {
 			mb.log.Warn("cluster: dropping messages: nobody reads Messages()", "dropped", mb.dropped)
 		}
-		if m.IsRequest() {
-			go m.reply(wire.TypeRepErr, encodeErr(ErrNoReader))
-		}
+		m.drop()
 		return
 	}
 	for mb.subscribed.Load() && mb.bytes > mailboxBytes && !mb.closed {
 		mb.space.Wait()
 	}
 	if mb.closed {
+		m.drop()
 		return
 	}
 	mb.queue = append(mb.queue, m)
-	mb.bytes += len(m.Data)
+	mb.bytes += len(m.Data) + msgOverhead
 	if !mb.draining {
 		mb.draining = true
 		go mb.drain()
@@ -113,7 +113,7 @@ func (mb *mailbox) drain() {
 		mb.mu.Lock()
 		mb.queue[0] = nil
 		mb.queue = mb.queue[1:]
-		mb.bytes -= len(m.Data)
+		mb.bytes -= len(m.Data) + msgOverhead
 		mb.space.Broadcast()
 	}
 	mb.draining = false

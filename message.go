@@ -60,3 +60,14 @@ func firstFile(fs []*os.File) *os.File {
 	closeFiles(fs[1:])
 	return fs[0]
 }
+
+// drop discards a message nobody will read: its handle is closed and a
+// requester gets ErrNoReader.
+func (m *Message) drop() {
+	if m.File != nil {
+		m.File.Close()
+	}
+	if m.IsRequest() {
+		go m.reply(wire.TypeRepErr, encodeErr(ErrNoReader))
+	}
+}

@@ -45,31 +45,37 @@ func listenReusePort(network, address string) (*os.File, net.Addr, error) {
 	return files[0], ln.Addr(), nil
 }
 
-// checkStrangers reports (EventError) a listening socket on a ReusePort
+// strangers returns an error naming a socket listening on this ReusePort
 // address that the cluster did not make: another process joined the group
-// and takes part of the connections.
-func (p *Primary) checkStrangers(e *listenEntry) {
+// and takes a share of its connections. p.lns.mu is held, so no socket of
+// the cluster is being made meanwhile.
+func (e *listenEntry) strangers() error {
 	tcp, ok := e.addr.(*net.TCPAddr)
 	if !ok {
-		return
+		return nil
 	}
-	ours := map[uint64]bool{}
+	found := listeningInodes(tcp.Port)
 	e.mu.Lock()
-	for _, f := range e.reuse {
-		if fi, err := f.Stat(); err == nil {
-			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-				ours[st.Ino] = true
-			}
+	defer e.mu.Unlock()
+	for _, ino := range found {
+		if !e.known[ino] {
+			return fmt.Errorf("cluster: a process outside the cluster listens on %v with SO_REUSEPORT (socket inode %d) and takes a share of its connections", e.addr, ino)
 		}
 	}
-	e.mu.Unlock()
-	for _, ino := range listeningInodes(tcp.Port) {
-		if !ours[ino] {
-			err := fmt.Errorf("cluster: a process outside the cluster listens on %v with SO_REUSEPORT (socket inode %d) and takes a share of its connections", e.addr, ino)
-			p.do(func() { p.emit(Event{Type: EventError, Err: err, Addr: e.addr}) })
-			return
-		}
+	return nil
+}
+
+// inode returns the inode of a socket's file.
+func inode(f *os.File) (uint64, bool) {
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, false
 	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, false
+	}
+	return st.Ino, true
 }
 
 // listeningInodes lists the inodes of the TCP sockets listening on port.

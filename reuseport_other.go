@@ -17,4 +17,6 @@ func listenReusePort(string, string) (*os.File, net.Addr, error) {
 	return nil, nil, reusePortSupported("")
 }
 
-func (p *Primary) checkStrangers(*listenEntry) {}
+func (e *listenEntry) strangers() error { return nil }
+
+func inode(*os.File) (uint64, bool) { return 0, false }

@@ -74,14 +74,25 @@ func exitSignal(st *os.ProcessState) os.Signal {
 	return nil
 }
 
-// dupFile duplicates a descriptor (close-on-exec).
+// dupFile duplicates a descriptor (close-on-exec). It reaches the
+// descriptor through SyscallConn: Fd would make a socket blocking for every
+// holder of it.
 func dupFile(f *os.File) (*os.File, error) {
-	syscall.ForkLock.RLock()
-	fd, err := syscall.Dup(int(f.Fd()))
-	if err == nil {
-		syscall.CloseOnExec(fd)
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
 	}
+	fd := -1
+	syscall.ForkLock.RLock()
+	cerr := rc.Control(func(orig uintptr) {
+		if fd, err = syscall.Dup(int(orig)); err == nil {
+			syscall.CloseOnExec(fd)
+		}
+	})
 	syscall.ForkLock.RUnlock()
+	if cerr != nil {
+		return nil, cerr
+	}
 	if err != nil {
 		return nil, os.NewSyscallError("dup", err)
 	}

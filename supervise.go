@@ -149,6 +149,7 @@ func (p *Primary) readWorker(w *Worker) error {
 					p.do(func() { p.emit(Event{Type: EventReady, Worker: w}) })
 				}
 			case f.Payload[0] == ctlListen && f.ID != 0:
+				closeFiles(f.Files)
 				p.handleListen(w, f.ID, f.Payload)
 				continue
 			default:
@@ -171,13 +172,19 @@ func (p *Primary) route(src *Worker, f wire.Frame) {
 			p.log.Warn("cluster: dropping message to unknown worker", "from", src.id, "to", f.Peer)
 			return
 		}
+		// Never wait for dst here: this is src's reader, which must keep
+		// reading src's replies and notices. A destination that does not
+		// read gets nothing more once its queue is full.
 		var err error
-		if len(f.Files) > 0 {
+		if queued, _ := dst.ep.conn.Backlog(); queued > wire.DefaultHighWater {
+			err = errors.New("its queue is full (it does not read)")
+		} else if len(f.Files) > 0 {
 			err = dst.ep.conn.EnqueueFiles(wire.TypeMsg, uint32(src.id), 0, f.Payload, f.Files)
 		} else {
-			err = dst.ep.send(wire.TypeMsg, uint32(src.id), 0, f.Payload)
+			err = dst.ep.enqueue(wire.TypeMsg, uint32(src.id), 0, f.Payload)
 		}
 		if err != nil {
+			closeFiles(f.Files)
 			p.log.Warn("cluster: dropping message to worker", "from", src.id, "to", f.Peer, "err", err)
 		}
 		return

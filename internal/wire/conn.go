@@ -70,6 +70,16 @@ func NewConn(rw io.ReadWriteCloser, maxFrame int) *Conn {
 // ReadFrame reads the next frame. The returned payload aliases the read
 // buffer and is valid until the next call.
 func (c *Conn) ReadFrame() (Frame, error) {
+	f, err := c.readFrame()
+	if err != nil {
+		// The stream cannot go on: descriptors no frame claimed are dropped.
+		closeFiles(c.rfds)
+		c.rfds = nil
+	}
+	return f, err
+}
+
+func (c *Conn) readFrame() (Frame, error) {
 	if err := c.fill(HeaderSize); err != nil {
 		return Frame{}, err
 	}
@@ -113,8 +123,8 @@ func (c *Conn) fill(n int) error {
 		m, err := c.read(c.rbuf[c.w:])
 		c.w += m
 		if err != nil {
-			if c.w-c.r >= n {
-				return nil
+			if c.w-c.r >= n && !IsProtocolError(err) {
+				return nil // the next read reports it again
 			}
 			if err == io.EOF && c.w > c.r {
 				return io.ErrUnexpectedEOF

@@ -10,19 +10,22 @@ import (
 // maxFilesPerWrite bounds the descriptors of one sendmsg (Linux allows 253).
 const maxFilesPerWrite = 250
 
+// maxUnclaimed bounds the received descriptors that wait for their frame. A
+// peer that sends more than its frames announce is cut off before it can
+// exhaust this process's descriptors.
+const maxUnclaimed = 4 * maxFilesPerWrite
+
 // EnqueueFiles queues a frame with files (at most MaxFiles) for the writer
-// goroutine, like Enqueue. It takes ownership of the files: they are closed
-// once written, or when the connection closes first. The connection must be
-// a *net.UnixConn.
+// goroutine, like Enqueue. On success it takes ownership of the files: they
+// are closed once written, or when the connection closes first. On error
+// they stay the caller's. The connection must be a *net.UnixConn.
 func (c *Conn) EnqueueFiles(t Type, peer uint32, id uint64, payload []byte, files []*os.File) error {
 	if err := c.checkFiles(files); err != nil {
-		closeFiles(files)
 		return err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.err != nil {
-		closeFiles(files)
 		return c.err
 	}
 	c.pending = appendHeader(c.pending, t, len(files), peer, id, len(payload))
@@ -30,6 +33,13 @@ func (c *Conn) EnqueueFiles(t Type, peer uint32, id uint64, payload []byte, file
 	c.pfds = append(c.pfds, files...)
 	c.kick()
 	return nil
+}
+
+// Backlog returns the bytes and the descriptors queued and not yet written.
+func (c *Conn) Backlog() (bytes, files int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.pending), len(c.pfds)
 }
 
 func (c *Conn) checkFiles(files []*os.File) error {
@@ -90,6 +100,9 @@ func (c *Conn) read(b []byte) (int, error) {
 		}
 		if perr != nil && err == nil {
 			err = fmt.Errorf("%w: bad ancillary data: %w", ErrMalformed, perr)
+		}
+		if len(c.rfds) > maxUnclaimed && err == nil {
+			err = fmt.Errorf("%w: %d descriptors sent that no frame announced", ErrMalformed, len(c.rfds))
 		}
 	}
 	if flags&msgCtrunc != 0 && err == nil {

@@ -12,10 +12,16 @@ var oobSize = syscall.CmsgSpace(4 * maxFilesPerWrite)
 
 const msgCtrunc = syscall.MSG_CTRUNC
 
+// unixRights encodes the descriptors of fs. It reads them through
+// SyscallConn, not Fd: Fd would put a socket in blocking mode, which is a
+// flag of the open file that every copy of it shares.
 func unixRights(fs []*os.File) []byte {
 	fds := make([]int, len(fs))
 	for i, f := range fs {
-		fds[i] = int(f.Fd())
+		fds[i] = -1
+		if rc, err := f.SyscallConn(); err == nil {
+			rc.Control(func(fd uintptr) { fds[i] = int(fd) })
+		}
 	}
 	return syscall.UnixRights(fds...)
 }

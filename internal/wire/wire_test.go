@@ -290,3 +290,77 @@ func TestFrameAnnouncingMissingFilesIsRefused(t *testing.T) {
 		t.Fatalf("frame announcing descriptors that never came: %v", err)
 	}
 }
+
+// TestUnclaimedFilesCutThePeerOff: descriptors that no frame announces are
+// not hoarded: past a bound the reader fails and closes them.
+func TestUnclaimedFilesCutThePeerOff(t *testing.T) {
+	x, y := socketpair(t)
+	c := NewConn(y, 0)
+	defer c.Close()
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devnull.Close()
+	go func() {
+		ux := x.(*net.UnixConn)
+		for i := 0; i < 50; i++ { // 50 plain frames with 100 descriptors each
+			frame := AppendFrame(nil, TypeMsg, 0, uint64(i), nil)
+			fds := make([]*os.File, 100)
+			for j := range fds {
+				fds[j] = devnull
+			}
+			if _, _, err := ux.WriteMsgUnix(frame, unixRights(fds), nil); err != nil {
+				return
+			}
+		}
+	}()
+	for {
+		_, err := c.ReadFrame()
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, ErrMalformed) {
+			t.Fatalf("reader ended with %v, want ErrMalformed", err)
+		}
+		break
+	}
+	if len(c.rfds) != 0 {
+		t.Fatalf("%d descriptors still held after the failure", len(c.rfds))
+	}
+}
+
+// TestSendingASocketLeavesItNonBlocking: passing a listener's descriptor
+// must not switch the shared open file to blocking mode (os.File.Fd does).
+func TestSendingASocketLeavesItNonBlocking(t *testing.T) {
+	a, b := pair(t, 0)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	f, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.EnqueueFiles(TypeCtl, 0, 0, nil, []*os.File{f}); err != nil {
+		t.Fatal(err)
+	}
+	fr, err := b.ReadFrame()
+	if err != nil || len(fr.Files) != 1 {
+		t.Fatalf("frame: %+v %v", fr, err)
+	}
+	fr.Files[0].Close()
+	rc, err := ln.(*net.TCPListener).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var flags int
+	rc.Control(func(fd uintptr) {
+		r, _, _ := syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_GETFL, 0)
+		flags = int(r)
+	})
+	if flags&syscall.O_NONBLOCK == 0 {
+		t.Fatal("the listener became blocking after its descriptor was sent")
+	}
+}
