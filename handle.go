@@ -28,7 +28,8 @@ type Worker struct {
 	ready      atomic.Bool
 	disconnect atomic.Bool // exitedAfterDisconnect
 	exited     chan struct{}
-	conns      atomic.Int64 // open connections handed off to it (RoundRobin)
+	readerDone chan struct{} // the primary's reader of its channel ended
+	conns      atomic.Int64  // open connections handed off to it (RoundRobin)
 
 	disconnected bool // EventDisconnect emitted; owned by the supervisor goroutine
 }

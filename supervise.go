@@ -65,7 +65,8 @@ func (p *Primary) spawn(s Settings, env []string, slot, streak int) (*Worker, er
 		ep.close(err)
 		return nil, p.forkFailed(id, fmt.Errorf("cluster: fork worker %d (%s): %w", id, exe, err))
 	}
-	w := &Worker{id: id, slot: slot, p: p, proc: cmd.Process, ep: ep, settings: s, env: env, exited: make(chan struct{})}
+	w := &Worker{id: id, slot: slot, p: p, proc: cmd.Process, ep: ep, settings: s, env: env,
+		exited: make(chan struct{}), readerDone: make(chan struct{})}
 	p.table[id] = w
 	p.publishWorkers()
 	p.emit(Event{Type: EventFork, Worker: w})
@@ -103,6 +104,7 @@ func hasEnv(env []string, key string) bool {
 
 // serve reads the worker's channel until it closes.
 func (p *Primary) serve(w *Worker) {
+	defer close(w.readerDone)
 	err := p.readWorker(w)
 	w.connected.Store(false)
 	w.ep.close(err)
@@ -246,6 +248,16 @@ func (p *Primary) wait(w *Worker, cmd *exec.Cmd, outs []*linePrefixer, streak in
 	}
 	w.dead.Store(true)
 	close(w.exited)
+	// The reader sees the end of the channel after the last frame the
+	// worker wrote; waiting for it keeps the worker's events in order (its
+	// messages, online, disconnect, then exit). A descendant that inherited
+	// the channel could keep it open: then it is cut after a second.
+	select {
+	case <-w.readerDone:
+	case <-time.After(time.Second):
+		w.ep.close(errors.New("worker exited"))
+		<-w.readerDone
+	}
 	p.do(func() { p.onExit(w, cmd.ProcessState, streak, time.Since(started)) })
 }
 
