@@ -14,8 +14,11 @@ import (
 	"github.com/gocluster/cluster/internal/wire"
 )
 
-// Frames written by a shell script on fd 3, in printf's octal escapes.
+// Frames written by a shell script, in printf's octal escapes, on fd 9:
+// the worker's writing end of the channel (fd 3, a socket, or the second of
+// the three descriptors in GOCLUSTER_IPC_FD).
 const (
+	shOpen       = `w=3; case $GOCLUSTER_IPC_FD in *,*) w=4;; esac; exec 9>&$w; `
 	shHello      = `\000\000\000\030\001\000\000\000\000\000\000\000\000\000\000\000\000gocluster\000\001`
 	shHelloV2    = `\000\000\000\030\001\000\000\000\000\000\000\000\000\000\000\000\000gocluster\000\002`
 	shHugeHeader = `\177\377\377\377\002\000\000\000\000\000\000\000\000\000\000\000\000`
@@ -32,16 +35,16 @@ func TestBadPeersCloseOnlyTheirChannel(t *testing.T) {
 		name, script string
 		want         error
 	}{
-		{"garbage first", `printf 'GET / HTTP/1.1\r\n\r\n' >&3`, wire.ErrHandshake},
-		{"not a peer", `printf '\000\000\000\030\001\000\000\000\000\000\000\000\000\000\000\000\000notcluster\001' >&3`, wire.ErrHandshake},
-		{"wrong version", `printf '` + shHelloV2 + `' >&3`, wire.ErrVersion},
-		{"oversized frame", `printf '` + shHello + shHugeHeader + `' >&3`, wire.ErrFrameTooLarge},
-		{"unknown type", `printf '` + shHello + `\000\000\000\015\077\000\000\000\000\000\000\000\000\000\000\000\000' >&3`, wire.ErrMalformed},
+		{"garbage first", `printf 'GET / HTTP/1.1\r\n\r\n' >&9`, wire.ErrHandshake},
+		{"not a peer", `printf '\000\000\000\030\001\000\000\000\000\000\000\000\000\000\000\000\000notcluster\001' >&9`, wire.ErrHandshake},
+		{"wrong version", `printf '` + shHelloV2 + `' >&9`, wire.ErrVersion},
+		{"oversized frame", `printf '` + shHello + shHugeHeader + `' >&9`, wire.ErrFrameTooLarge},
+		{"unknown type", `printf '` + shHello + `\000\000\000\015\077\000\000\000\000\000\000\000\000\000\000\000\000' >&9`, wire.ErrMalformed},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			tc := startCluster(t, cluster.Config{Workers: 1, KillTimeout: 300 * time.Millisecond})
 			good := tc.ready(1)[0]
-			if err := tc.p.Setup(cluster.Settings{Exec: "/bin/sh", Args: []string{"-c", tt.script + "; exec sleep 30"}}); err != nil {
+			if err := tc.p.Setup(cluster.Settings{Exec: "/bin/sh", Args: []string{"-c", shOpen + tt.script + "; exec sleep 30"}}); err != nil {
 				t.Fatal(err)
 			}
 			bad, err := tc.p.Fork()

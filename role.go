@@ -4,6 +4,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 )
 
 // Environment variables a primary sets for its workers. A worker reads and
@@ -11,7 +12,9 @@ import (
 const (
 	// EnvWorkerID holds the worker's id (1, 2, ...).
 	EnvWorkerID = "GOCLUSTER_WORKER_ID"
-	// EnvIPCFD holds the number of the file descriptor of the IPC channel.
+	// EnvIPCFD holds the file descriptors of the IPC channel: one socket, or
+	// "R,W,FD": the pipe the worker reads, the pipe it writes, and the
+	// socket descriptors travel on.
 	EnvIPCFD = "GOCLUSTER_IPC_FD"
 	// EnvMaxMessage holds the largest message size both sides accept.
 	EnvMaxMessage = "GOCLUSTER_MAX_MESSAGE"
@@ -23,7 +26,7 @@ var role = readRole()
 type roleInfo struct {
 	worker bool
 	id     int
-	fd     int
+	fds    []int
 	max    int
 }
 
@@ -40,15 +43,22 @@ func readRole() roleInfo {
 	os.Unsetenv(EnvIPCFD)
 	os.Unsetenv(EnvMaxMessage)
 	id, err1 := strconv.Atoi(idS)
-	fd, err2 := strconv.Atoi(fdS)
-	if err1 != nil || err2 != nil || id <= 0 || fd < 3 {
+	var fds []int
+	for _, f := range strings.Split(fdS, ",") {
+		fd, err := strconv.Atoi(f)
+		if err != nil || fd < 3 {
+			return roleInfo{}
+		}
+		fds = append(fds, fd)
+	}
+	if err1 != nil || id <= 0 || (len(fds) != 1 && len(fds) != 3) {
 		return roleInfo{}
 	}
 	max, err := strconv.Atoi(maxS)
 	if err != nil || max <= 0 {
 		max = DefaultMaxMessageSize
 	}
-	return roleInfo{worker: true, id: id, fd: fd, max: max}
+	return roleInfo{worker: true, id: id, fds: fds, max: max}
 }
 
 // IsPrimary reports whether this process is the primary: it was not started

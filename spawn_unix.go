@@ -3,20 +3,23 @@
 package cluster
 
 import (
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"runtime"
 	"sync"
 	"syscall"
+
+	"github.com/gocluster/cluster/internal/wire"
 )
 
 const supported = true
 
-// newChannel makes the socketpair of a worker's IPC channel: the primary's
+// socketpair makes a connected pair of unix stream sockets: the primary's
 // end as a net.Conn and the worker's end as a file to pass to the child.
 // Both are close-on-exec; exec clears that for the file it passes.
-func newChannel() (net.Conn, *os.File, error) {
+func socketpair() (*net.UnixConn, *os.File, error) {
 	syscall.ForkLock.RLock()
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
 	if err == nil {
@@ -35,7 +38,32 @@ func newChannel() (net.Conn, *os.File, error) {
 		child.Close()
 		return nil, nil, err
 	}
-	return nc, child, nil
+	return nc.(*net.UnixConn), child, nil
+}
+
+// openChannel opens this worker's end of the IPC channel from the
+// descriptors the primary passed: one socket, or "R,W,FD" (see
+// wire.Pipes).
+func openChannel(fds []int) (io.ReadWriteCloser, error) {
+	files := make([]*os.File, len(fds))
+	for i, fd := range fds {
+		if len(fds) == 3 && i < 2 {
+			// Non-blocking, so that os.NewFile puts them in the poller.
+			if err := syscall.SetNonblock(fd, true); err != nil {
+				return nil, os.NewSyscallError("setnonblock", err)
+			}
+		}
+		files[i] = os.NewFile(uintptr(fd), "gocluster-ipc")
+	}
+	sock, err := net.FileConn(files[len(files)-1])
+	files[len(files)-1].Close()
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 1 {
+		return sock, nil
+	}
+	return &wire.Pipes{R: files[0], W: files[1], FD: sock.(*net.UnixConn)}, nil
 }
 
 // The parent-death signal (Linux) is sent when the thread that forked the

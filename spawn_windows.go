@@ -1,7 +1,7 @@
 package cluster
 
 import (
-	"net"
+	"io"
 	"os"
 	"os/exec"
 	"syscall"
@@ -11,7 +11,9 @@ import (
 // IsPrimary).
 const supported = false
 
-func newChannel() (net.Conn, *os.File, error) { return nil, nil, ErrUnsupported }
+func newChannel() (io.ReadWriteCloser, []*os.File, error) { return nil, nil, ErrUnsupported }
+
+func openChannel([]int) (io.ReadWriteCloser, error) { return nil, ErrUnsupported }
 
 func startCmd(*exec.Cmd) error { return ErrUnsupported }
 

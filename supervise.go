@@ -37,16 +37,16 @@ func (p *Primary) spawn(s Settings, env []string, slot, streak int) (*Worker, er
 	if args == nil {
 		args = os.Args[1:]
 	}
-	nc, child, err := newChannel()
+	rw, child, err := newChannel()
 	if err != nil {
 		return nil, p.forkFailed(0, fmt.Errorf("cluster: fork: IPC channel: %w", err))
 	}
 	p.nextID++
 	id := p.nextID
 	cmd := exec.Command(exe, args...)
-	cmd.Env = p.workerEnv(s, env, id)
+	cmd.Env = p.workerEnv(s, env, id, len(child))
 	cmd.Dir = s.Dir
-	cmd.ExtraFiles = []*os.File{child}
+	cmd.ExtraFiles = child
 	cmd.SysProcAttr = sysProcAttr()
 	cmd.WaitDelay = time.Second
 	var outs []*linePrefixer
@@ -57,10 +57,10 @@ func (p *Primary) spawn(s Settings, env []string, slot, streak int) (*Worker, er
 	} else {
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	}
-	ep := newEndpoint(wire.NewConn(nc, p.cfg.MaxMessageSize), p.cfg.MaxMessageSize)
+	ep := newEndpoint(wire.NewConn(rw, p.cfg.MaxMessageSize), p.cfg.MaxMessageSize)
 	ep.enqueue(wire.TypeHello, 0, 0, wire.HelloPayload())
 	err = startCmd(cmd)
-	child.Close()
+	closeFiles(child)
 	if err != nil {
 		ep.close(err)
 		return nil, p.forkFailed(id, fmt.Errorf("cluster: fork worker %d (%s): %w", id, exe, err))
@@ -80,7 +80,7 @@ func (p *Primary) forkFailed(id int, err error) error {
 	return err
 }
 
-func (p *Primary) workerEnv(s Settings, extra []string, id int) []string {
+func (p *Primary) workerEnv(s Settings, extra []string, id, fds int) []string {
 	env := append(append(os.Environ(), s.Env...), extra...)
 	if p.cfg.WorkerProcs != -1 && !hasEnv(env, "GOMAXPROCS") {
 		n := p.cfg.WorkerProcs
@@ -89,7 +89,8 @@ func (p *Primary) workerEnv(s Settings, extra []string, id int) []string {
 		}
 		env = append(env, "GOMAXPROCS="+strconv.Itoa(n))
 	}
-	return append(env, EnvWorkerID+"="+strconv.Itoa(id), EnvIPCFD+"=3",
+	ipc := []string{"3", "4", "5"}[:fds] // ExtraFiles start at 3
+	return append(env, EnvWorkerID+"="+strconv.Itoa(id), EnvIPCFD+"="+strings.Join(ipc, ","),
 		EnvMaxMessage+"="+strconv.Itoa(p.cfg.MaxMessageSize))
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"sync"
@@ -58,15 +57,13 @@ func newWorkerLink() *workerLink {
 	if !role.worker {
 		return nil
 	}
-	f := os.NewFile(uintptr(role.fd), "gocluster-ipc")
-	nc, err := net.FileConn(f)
-	f.Close()
+	rw, err := openChannel(role.fds)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "gocluster: worker %d: IPC channel on fd %d: %v\n", role.id, role.fd, err)
+		fmt.Fprintf(os.Stderr, "gocluster: worker %d: IPC channel on fds %v: %v\n", role.id, role.fds, err)
 		os.Exit(2)
 	}
 	w := &workerLink{
-		ep:       newEndpoint(wire.NewConn(nc, role.max), role.max),
+		ep:       newEndpoint(wire.NewConn(rw, role.max), role.max),
 		mail:     newMailbox(slog.Default()),
 		shutdown: make(chan struct{}),
 	}

@@ -28,6 +28,7 @@ type Conn struct {
 	rbuf []byte
 	r, w int
 	uc   *net.UnixConn // set when descriptors can travel
+	side bool          // descriptors travel on uc, beside the frames (Pipes)
 	oob  []byte
 	rfds []*os.File // received descriptors not yet handed to a frame
 
@@ -58,8 +59,12 @@ func NewConn(rw io.ReadWriteCloser, maxFrame int) *Conn {
 		wake: make(chan struct{}, 1),
 		done: make(chan struct{}),
 	}
-	if uc, ok := rw.(*net.UnixConn); ok {
-		c.uc = uc
+	switch rw := rw.(type) {
+	case *net.UnixConn:
+		c.uc = rw
+		c.oob = make([]byte, oobSize)
+	case *Pipes:
+		c.uc, c.side = rw.FD, true
 		c.oob = make([]byte, oobSize)
 	}
 	c.space.L = &c.mu
@@ -95,6 +100,11 @@ func (c *Conn) readFrame() (Frame, error) {
 	}
 	f.Payload = c.rbuf[c.r+HeaderSize : c.r+HeaderSize+n : c.r+HeaderSize+n]
 	c.r += HeaderSize + n
+	if f.nfd > len(c.rfds) && c.side {
+		if err := c.recvSide(f.nfd - len(c.rfds)); err != nil {
+			return Frame{}, err
+		}
+	}
 	if f.nfd > 0 {
 		if len(c.rfds) < f.nfd {
 			return Frame{}, fmt.Errorf("%w: frame announces %d descriptors, %d arrived", ErrMalformed, f.nfd, len(c.rfds))

@@ -60,6 +60,12 @@ func (c *Conn) writeBatch(buf []byte, fds []*os.File) error {
 		return c.write(buf, nil)
 	}
 	defer closeFiles(fds)
+	if c.side {
+		if err := c.sendSide(fds); err != nil {
+			return err
+		}
+		return c.write(buf, nil)
+	}
 	for len(fds) > 0 {
 		k := min(len(fds), maxFilesPerWrite)
 		data := buf
@@ -83,6 +89,12 @@ func (c *Conn) read(b []byte) (int, error) {
 	var n, oobn, flags int
 	var err error
 	switch {
+	case c.side: // descriptors come on the side socket
+		if c.raw != nil {
+			n, _, _, err = c.raw.read(b, nil)
+			return n, err
+		}
+		return c.rw.Read(b)
 	case c.raw != nil:
 		n, oobn, flags, err = c.raw.read(b, c.oob)
 	case c.uc != nil:
@@ -93,22 +105,30 @@ func (c *Conn) read(b []byte) (int, error) {
 	default:
 		return c.rw.Read(b)
 	}
+	if perr := c.takeRights(oobn, flags); perr != nil {
+		err = perr
+	}
+	return n, err
+}
+
+// takeRights queues the descriptors of the ancillary data in c.oob[:oobn].
+func (c *Conn) takeRights(oobn, flags int) error {
+	var err error
 	if oobn > 0 {
 		fds, perr := parseRights(c.oob[:oobn])
 		for _, fd := range fds {
 			c.rfds = append(c.rfds, os.NewFile(uintptr(fd), "gocluster-fd"))
 		}
-		if perr != nil && err == nil {
+		if perr != nil {
 			err = fmt.Errorf("%w: bad ancillary data: %w", ErrMalformed, perr)
-		}
-		if len(c.rfds) > maxUnclaimed && err == nil {
+		} else if len(c.rfds) > maxUnclaimed {
 			err = fmt.Errorf("%w: %d descriptors sent that no frame announced", ErrMalformed, len(c.rfds))
 		}
 	}
 	if flags&msgCtrunc != 0 && err == nil {
 		err = fmt.Errorf("%w: descriptors truncated", ErrMalformed)
 	}
-	return n, err
+	return err
 }
 
 func closeFiles(fs []*os.File) {

@@ -22,7 +22,8 @@ import (
 // never block; one that would gets EAGAIN and the goroutine parks in the
 // poller, as with net.Conn.
 type rawIO struct {
-	rc syscall.RawConn
+	rc, wc syscall.RawConn // for reads, for writes: one socket, or Pipes
+	sock   bool            // rc is a socket: read with recvmsg
 
 	// Arguments and results of the callbacks, kept here so that the
 	// callbacks (method values made once) allocate nothing. Reads come from
@@ -39,22 +40,42 @@ type rawIO struct {
 }
 
 func newRawIO(rw io.ReadWriteCloser) *rawIO {
-	sc, ok := rw.(syscall.Conn)
-	if !ok {
+	r := &rawIO{}
+	var err1, err2 error
+	switch c := rw.(type) {
+	case *Pipes:
+		r.rc, err1 = c.R.SyscallConn()
+		r.wc, err2 = c.W.SyscallConn()
+	case syscall.Conn:
+		r.rc, err1 = c.SyscallConn()
+		r.wc, r.sock = r.rc, true
+	default:
 		return nil
 	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	if err1 != nil || err2 != nil {
 		return nil
 	}
-	r := &rawIO{rc: rc}
 	r.readFn = r.readOnce
 	r.writeFn = r.writeAll
 	return r
 }
 
-// readOnce is one recvmsg: data into rp, descriptors into roob.
+// readOnce is one read (pipe) or recvmsg (socket: data into rp,
+// descriptors into roob).
 func (r *rawIO) readOnce(fd uintptr) bool {
+	if !r.sock {
+		for {
+			n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&r.rp[0])), uintptr(len(r.rp)))
+			switch e {
+			case syscall.EINTR:
+				continue
+			case syscall.EAGAIN:
+				return false
+			}
+			r.rn, r.rerr, r.roobn, r.rflags = int(n), e, 0, 0
+			return true
+		}
+	}
 	var iov syscall.Iovec
 	iov.Base = &r.rp[0]
 	iov.SetLen(len(r.rp))
@@ -139,7 +160,7 @@ func (r *rawIO) writeAll(fd uintptr) bool {
 func (r *rawIO) write(a, b []byte) error {
 	r.wbufs = [2][]byte{a, b}
 	r.werr = 0
-	err := r.rc.Write(r.writeFn)
+	err := r.wc.Write(r.writeFn)
 	r.wbufs = [2][]byte{}
 	if err == nil && r.werr != 0 {
 		err = os.NewSyscallError("write", r.werr)

@@ -364,3 +364,64 @@ func TestSendingASocketLeavesItNonBlocking(t *testing.T) {
 		t.Fatal("the listener became blocking after its descriptor was sent")
 	}
 }
+
+// pipesPair returns two connections over wire.Pipes: frames in two pipes,
+// descriptors on a socketpair beside them.
+func pipesPair(t testing.TB) (*Conn, *Conn) {
+	t.Helper()
+	r1, w1, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, w2, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1, s2 := socketpair(t)
+	a := NewConn(&Pipes{R: r1, W: w2, FD: s1.(*net.UnixConn)}, 0)
+	b := NewConn(&Pipes{R: r2, W: w1, FD: s2.(*net.UnixConn)}, 0)
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a, b
+}
+
+func TestPipesCarryFramesAndFiles(t *testing.T) {
+	a, b := pipesPair(t)
+	big := bytes.Repeat([]byte("z"), 3<<20)
+	go func() {
+		for i := range 300 {
+			f, err := os.Open(os.DevNull)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			a.EnqueueFiles(TypeCtl, 0, uint64(i), []byte("file"), []*os.File{f})
+			a.Send(TypeMsg, 0, uint64(i), []byte("plain"))
+		}
+		a.Send(TypeMsg, 0, 999, big)
+	}()
+	for i := range 300 {
+		f, err := b.ReadFrame()
+		if err != nil || len(f.Files) != 1 || f.ID != uint64(i) {
+			t.Fatalf("frame %d: %+v %v", i, f, err)
+		}
+		f.Files[0].Close()
+		if f, err := b.ReadFrame(); err != nil || len(f.Files) != 0 || f.ID != uint64(i) {
+			t.Fatalf("plain frame %d: %+v %v", i, f, err)
+		}
+	}
+	if f, err := b.ReadFrame(); err != nil || !bytes.Equal(f.Payload, big) {
+		t.Fatalf("3 MB frame through a pipe: %d bytes, %v", len(f.Payload), err)
+	}
+}
+
+func TestPipesFrameAnnouncingMissingFiles(t *testing.T) {
+	a, b := pipesPair(t)
+	a.WriteRaw(appendHeader(nil, TypeMsg, 1, 0, 0, 0))
+	start := time.Now()
+	if _, err := b.ReadFrame(); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("frame announcing a descriptor that never came: %v", err)
+	}
+	if time.Since(start) > 2*sideWait {
+		t.Fatal("the wait for announced descriptors is not bounded")
+	}
+}
