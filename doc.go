@@ -24,8 +24,9 @@
 //
 // # Processes
 //
-// Each worker gets one end of a unix socketpair as an extra file descriptor
-// and its id in the environment. Workers run in their own process group (a
+// Each worker gets its end of the IPC channel as extra file descriptors and
+// its id in the environment (on Linux two pipes for the frames and a
+// socket for passing descriptors; elsewhere one socketpair). Workers run in their own process group (a
 // terminal's ^C reaches the primary, which drains them) and never outlive
 // the primary: on Linux the kernel kills them when it dies (the parent-death
 // signal, set from one OS thread kept for the life of the process); on every
