@@ -1,3 +1,5 @@
+//go:build unix
+
 package cluster
 
 // WriteRawToPrimary writes bytes outside the framing on this worker's

@@ -1,8 +1,11 @@
+//go:build unix
+
 package cluster_test
 
 import (
 	"context"
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"syscall"
@@ -285,5 +288,19 @@ func TestWorkerCallsOutsideAWorker(t *testing.T) {
 	}
 	if err := cluster.Ready(); !errors.Is(err, cluster.ErrNotWorker) {
 		t.Errorf("Ready: %v", err)
+	}
+}
+
+// TestChildrenOfWorkersDoNotInheritTheChannel: a program a worker starts
+// holds none of the channel's descriptors (else the primary would not see
+// the worker's channel end when the worker does).
+func TestChildrenOfWorkersDoNotInheritTheChannel(t *testing.T) {
+	if _, err := os.Stat("/proc/self/fd"); err != nil {
+		t.Skip("no /proc")
+	}
+	tc := startCluster(t, cluster.Config{Workers: 1})
+	w := tc.ready(1)[0]
+	if got := ask(t, w, "child-fds"); got != "clean" {
+		t.Fatalf("a program started by the worker holds its channel: %s", got)
 	}
 }

@@ -1,3 +1,5 @@
+//go:build unix
+
 package cluster_test
 
 import (
@@ -5,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strconv"
 	"strings"
@@ -138,6 +141,20 @@ func answer(m *cluster.Message, last string) {
 	case "exit":
 		code, _ := strconv.Atoi(arg)
 		os.Exit(code)
+	case "child-fds": // does a program this worker starts hold the channel?
+		out, err := exec.Command("/bin/sh", "-c", "ls -l /proc/$$/fd").Output()
+		if err != nil {
+			reply("error: " + err.Error())
+			return
+		}
+		for fd := 3; fd <= 5; fd++ {
+			target, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd))
+			if err == nil && strings.Contains(string(out), target) {
+				reply(fmt.Sprintf("leaked fd %d (%s)", fd, target))
+				return
+			}
+		}
+		reply("clean")
 	default:
 		m.ReplyError(fmt.Errorf("unknown command %q", cmd))
 	}

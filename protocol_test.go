@@ -1,3 +1,5 @@
+//go:build unix
+
 package cluster_test
 
 import (
@@ -15,10 +17,10 @@ import (
 )
 
 // Frames written by a shell script, in printf's octal escapes, on fd 9:
-// the worker's writing end of the channel (fd 3, a socket, or the second of
-// the three descriptors in GOCLUSTER_IPC_FD).
+// the worker's writing end of the channel (the socket in GOCLUSTER_IPC_FD,
+// or the second pipe of GOCLUSTER_IPC_PIPES).
 const (
-	shOpen       = `w=3; case $GOCLUSTER_IPC_FD in *,*) w=4;; esac; exec 9>&$w; `
+	shOpen       = `w=$GOCLUSTER_IPC_FD; case $GOCLUSTER_IPC_PIPES in *,*) w=${GOCLUSTER_IPC_PIPES#*,};; esac; exec 9>&$w; `
 	shHello      = `\000\000\000\030\001\000\000\000\000\000\000\000\000\000\000\000\000gocluster\000\001`
 	shHelloV2    = `\000\000\000\030\001\000\000\000\000\000\000\000\000\000\000\000\000gocluster\000\002`
 	shHugeHeader = `\177\377\377\377\002\000\000\000\000\000\000\000\000\000\000\000\000`

@@ -12,10 +12,12 @@ import (
 const (
 	// EnvWorkerID holds the worker's id (1, 2, ...).
 	EnvWorkerID = "GOCLUSTER_WORKER_ID"
-	// EnvIPCFD holds the file descriptors of the IPC channel: one socket, or
-	// "R,W,FD": the pipe the worker reads, the pipe it writes, and the
-	// socket descriptors travel on.
+	// EnvIPCFD holds the file descriptor of the IPC channel's socket. Frames
+	// travel on it, unless EnvIPCPipes is set; descriptors always do.
 	EnvIPCFD = "GOCLUSTER_IPC_FD"
+	// EnvIPCPipes, when set (Linux), holds "R,W": the pipe the worker reads
+	// frames from and the pipe it writes frames to.
+	EnvIPCPipes = "GOCLUSTER_IPC_PIPES"
 	// EnvMaxMessage holds the largest message size both sides accept.
 	EnvMaxMessage = "GOCLUSTER_MAX_MESSAGE"
 )
@@ -34,17 +36,22 @@ func readRole() roleInfo {
 	if runtime.GOOS == "windows" {
 		return roleInfo{}
 	}
-	idS, fdS := os.Getenv(EnvWorkerID), os.Getenv(EnvIPCFD)
+	idS, fdS, pipesS := os.Getenv(EnvWorkerID), os.Getenv(EnvIPCFD), os.Getenv(EnvIPCPipes)
 	if idS == "" || fdS == "" {
 		return roleInfo{}
 	}
 	maxS := os.Getenv(EnvMaxMessage)
 	os.Unsetenv(EnvWorkerID)
 	os.Unsetenv(EnvIPCFD)
+	os.Unsetenv(EnvIPCPipes)
 	os.Unsetenv(EnvMaxMessage)
 	id, err1 := strconv.Atoi(idS)
-	var fds []int
-	for _, f := range strings.Split(fdS, ",") {
+	list := fdS
+	if pipesS != "" {
+		list = pipesS + "," + fdS
+	}
+	var fds []int // [socket] or [read pipe, write pipe, socket]
+	for _, f := range strings.Split(list, ",") {
 		fd, err := strconv.Atoi(f)
 		if err != nil || fd < 3 {
 			return roleInfo{}

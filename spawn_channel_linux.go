@@ -9,8 +9,10 @@ import (
 )
 
 // pipeSize is the capacity asked for each pipe of a channel (the default is
-// 64 KiB); the kernel allocates pages only as data is queued.
-const pipeSize = 1 << 20
+// 64 KiB). Linux counts a pipe's whole capacity against the user's
+// fs.pipe-user-pages-soft quota (64 MiB by default), so it stays modest:
+// 128 workers' channels fit.
+const pipeSize = 256 << 10
 
 // newChannel makes a worker's IPC channel. On Linux it is two pipes, one
 // per direction, and a socketpair for descriptors (see wire.Pipes for why):

@@ -42,11 +42,15 @@ func socketpair() (*net.UnixConn, *os.File, error) {
 }
 
 // openChannel opens this worker's end of the IPC channel from the
-// descriptors the primary passed: one socket, or "R,W,FD" (see
-// wire.Pipes).
+// descriptors the primary passed: [socket] or [read pipe, write pipe,
+// socket] (see wire.Pipes).
 func openChannel(fds []int) (io.ReadWriteCloser, error) {
 	files := make([]*os.File, len(fds))
 	for i, fd := range fds {
+		// exec cleared close-on-exec on what the primary passed: set it
+		// again, or every program this worker starts would hold the channel
+		// open after the worker is gone.
+		syscall.CloseOnExec(fd)
 		if len(fds) == 3 && i < 2 {
 			// Non-blocking, so that os.NewFile puts them in the poller.
 			if err := syscall.SetNonblock(fd, true); err != nil {

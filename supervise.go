@@ -89,8 +89,11 @@ func (p *Primary) workerEnv(s Settings, extra []string, id, fds int) []string {
 		}
 		env = append(env, "GOMAXPROCS="+strconv.Itoa(n))
 	}
-	ipc := []string{"3", "4", "5"}[:fds] // ExtraFiles start at 3
-	return append(env, EnvWorkerID+"="+strconv.Itoa(id), EnvIPCFD+"="+strings.Join(ipc, ","),
+	// ExtraFiles start at 3: [socket] or [read pipe, write pipe, socket].
+	if fds == 3 {
+		env = append(env, EnvIPCPipes+"=3,4")
+	}
+	return append(env, EnvWorkerID+"="+strconv.Itoa(id), EnvIPCFD+"="+strconv.Itoa(2+fds),
 		EnvMaxMessage+"="+strconv.Itoa(p.cfg.MaxMessageSize))
 }
 
