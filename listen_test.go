@@ -36,6 +36,28 @@ func TestEveryPolicyServesFromAllWorkers(t *testing.T) {
 	}
 }
 
+func TestIPv6(t *testing.T) {
+	probe, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Skip("no IPv6 loopback:", err)
+	}
+	probe.Close()
+	for _, name := range []string{"shared", "rr"} {
+		t.Run(name, func(t *testing.T) {
+			_, addr := listenCluster(t, cluster.Config{}, 2, envPolicy+"="+name, envNet+"=tcp6", envAddr+"=[::1]:0")
+			served := map[int]bool{}
+			for range 20 {
+				id, c := greet(t, "tcp6", addr.String())
+				c.Close()
+				served[id] = true
+			}
+			if len(served) != 2 || !strings.HasPrefix(addr.String(), "[::1]:") {
+				t.Fatalf("on %v, workers that served: %v", addr, served)
+			}
+		})
+	}
+}
+
 func TestDefaultPolicyIsRoundRobinAndBalancesABurst(t *testing.T) {
 	_, addr := listenCluster(t, cluster.Config{}, 2)
 	conns := make([]net.Conn, 64)
