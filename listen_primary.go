@@ -49,7 +49,33 @@ type listenEntry struct {
 	workers []*Worker  // RoundRobin: the workers listening, by id
 	pending []*os.File // RoundRobin: connections waiting for a worker
 	reuse   map[*Worker]*os.File
-	known   map[uint64]bool // ReusePort: inodes of every socket made for it
+	known   map[uint64]bool // ReusePort: inodes of every socket made for it, and of strangers reported
+}
+
+// strangerCheck is how often a ReusePort address is checked for sockets the
+// cluster did not make.
+const strangerCheck = 2 * time.Second
+
+// watchStrangers reports (EventError, once per socket) sockets that join a
+// ReusePort address from outside the cluster, until the listeners close.
+func (p *Primary) watchStrangers(e *listenEntry) {
+	t := time.NewTicker(strangerCheck)
+	defer t.Stop()
+	for range t.C {
+		p.lns.mu.Lock()
+		closed := p.lns.closed
+		var err error
+		if !closed {
+			err = e.strangers()
+		}
+		p.lns.mu.Unlock()
+		if closed {
+			return
+		}
+		if err != nil && !p.do(func() { p.emit(Event{Type: EventError, Err: err, Addr: e.addr}) }) {
+			return
+		}
+	}
 }
 
 // handleListen answers a worker's listen request (on its reader goroutine).
@@ -146,6 +172,7 @@ func (p *Primary) bind(network, address string, policy Policy) (*listenEntry, er
 		}
 		f.Close()
 		e.addr = addr
+		go p.watchStrangers(e)
 		return e, nil
 	}
 	ln, err := net.Listen(network, address)

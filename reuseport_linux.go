@@ -46,9 +46,9 @@ func listenReusePort(network, address string) (*os.File, net.Addr, error) {
 }
 
 // strangers returns an error naming a socket listening on this ReusePort
-// address that the cluster did not make: another process joined the group
-// and takes a share of its connections. p.lns.mu is held, so no socket of
-// the cluster is being made meanwhile.
+// address that the cluster did not make (and was not reported yet):
+// another process joined the group and takes a share of its connections.
+// p.lns.mu is held, so no socket of the cluster is being made meanwhile.
 func (e *listenEntry) strangers() error {
 	tcp, ok := e.addr.(*net.TCPAddr)
 	if !ok {
@@ -59,6 +59,7 @@ func (e *listenEntry) strangers() error {
 	defer e.mu.Unlock()
 	for _, ino := range found {
 		if !e.known[ino] {
+			e.known[ino] = true // reported once
 			return fmt.Errorf("cluster: a process outside the cluster listens on %v with SO_REUSEPORT (socket inode %d) and takes a share of its connections", e.addr, ino)
 		}
 	}
