@@ -49,6 +49,7 @@ type RemoteError struct {
 	Text string
 }
 
+// Error returns the text the other side replied with, prefixed.
 func (e *RemoteError) Error() string { return "cluster: remote error: " + e.Text }
 
 // Error codes: the first byte of an error reply's payload.

@@ -35,6 +35,7 @@ const (
 
 var eventNames = [...]string{"", "setup", "fork", "online", "ready", "listening", "disconnect", "exit", "error"}
 
+// String returns Node's name of the event ("fork", "exit"...).
 func (t EventType) String() string {
 	if t > 0 && int(t) < len(eventNames) {
 		return eventNames[t]
@@ -64,6 +65,7 @@ type Event struct {
 	Settings *Settings
 }
 
+// String describes the event on one line, for logs.
 func (e Event) String() string {
 	s := e.Type.String()
 	if e.Worker != nil {

@@ -35,6 +35,7 @@ const (
 // left up to 64/0 over 2 workers) at the same throughput.
 const DefaultPolicy = RoundRobin
 
+// String returns the policy's name.
 func (p Policy) String() string {
 	switch p {
 	case PolicyDefault:

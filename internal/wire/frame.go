@@ -71,6 +71,7 @@ const (
 	typeEnd    Type = 7
 )
 
+// String returns the frame type's name.
 func (t Type) String() string {
 	switch t {
 	case TypeHello:

@@ -24,7 +24,9 @@ type Pipes struct {
 	FD   *net.UnixConn
 }
 
+// Read reads frames' bytes from R.
 func (p *Pipes) Read(b []byte) (int, error)  { return p.R.Read(b) }
+// Write writes frames' bytes to W.
 func (p *Pipes) Write(b []byte) (int, error) { return p.W.Write(b) }
 
 // Close closes the pipes and the socket.
