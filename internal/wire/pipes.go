@@ -25,7 +25,8 @@ type Pipes struct {
 }
 
 // Read reads frames' bytes from R.
-func (p *Pipes) Read(b []byte) (int, error)  { return p.R.Read(b) }
+func (p *Pipes) Read(b []byte) (int, error) { return p.R.Read(b) }
+
 // Write writes frames' bytes to W.
 func (p *Pipes) Write(b []byte) (int, error) { return p.W.Write(b) }
 
