@@ -93,6 +93,18 @@ type Config struct {
 	RestartDelay    time.Duration
 	MaxRestartDelay time.Duration
 
+	// MaxRestarts is how many unexpected deaths a worker slot may have
+	// within RestartWindow; one more is a crash loop (EventCrashLoop, an
+	// error log line). 0 means DefaultMaxRestarts and DefaultRestartWindow.
+	// The window slides: a cluster that loses a worker now and then never
+	// reaches the budget.
+	MaxRestarts   int
+	RestartWindow time.Duration
+	// StopOnCrashLoop makes a crash loop stop the cluster: Run returns an
+	// error wrapping ErrCrashLoop. Without it the slot is retried every
+	// MaxRestartDelay.
+	StopOnCrashLoop bool
+
 	// MaxMessageSize is the largest message, in bytes, the primary accepts
 	// from a worker and a worker from the primary; 0 means
 	// DefaultMaxMessageSize. A larger frame closes the channel it came on.
@@ -122,8 +134,10 @@ func (c Config) withDefaults() (Config, error) {
 		return bad("PrimaryProcs is %d; use -1 (leave GOMAXPROCS alone), 0 (default, %d) or a positive count", c.PrimaryProcs, DefaultPrimaryProcs)
 	case c.WorkerProcs < -1:
 		return bad("WorkerProcs is %d; use -1 (Go default), 0 (CPUs / workers) or a positive count", c.WorkerProcs)
-	case c.ShutdownTimeout < 0, c.KillTimeout < 0, c.RestartDelay < 0, c.MaxRestartDelay < 0:
+	case c.ShutdownTimeout < 0, c.KillTimeout < 0, c.RestartDelay < 0, c.MaxRestartDelay < 0, c.RestartWindow < 0:
 		return bad("timeouts and delays must not be negative (0 means the default)")
+	case c.MaxRestarts < 0:
+		return bad("MaxRestarts is %d; use 0 for the default (%d) or a positive count", c.MaxRestarts, DefaultMaxRestarts)
 	case c.MaxMessageSize < 0 || c.MaxMessageSize > 1<<30:
 		return bad("MaxMessageSize is %d; use 0 for the default (%d) or up to 1 GiB", c.MaxMessageSize, DefaultMaxMessageSize)
 	}
@@ -162,6 +176,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxMessageSize == 0 {
 		c.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if c.MaxRestarts == 0 {
+		c.MaxRestarts = DefaultMaxRestarts
+	}
+	if c.RestartWindow == 0 {
+		c.RestartWindow = DefaultRestartWindow
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -38,6 +38,9 @@ var (
 	// ErrTooLarge is returned when a message is larger than
 	// Config.MaxMessageSize; nothing was sent.
 	ErrTooLarge = errors.New("cluster: message too large")
+	// ErrCrashLoop is wrapped by the error of EventCrashLoop, and returned
+	// by Run when Config.StopOnCrashLoop stopped the cluster.
+	ErrCrashLoop = errors.New("cluster: crash loop")
 	// ErrInvalidConfig is wrapped by every error New returns for a bad Config.
 	ErrInvalidConfig = errors.New("cluster: invalid config")
 )

@@ -31,9 +31,13 @@ const (
 	// did not start, a protocol violation that closed its channel, a signal
 	// that could not be sent.
 	EventError
+	// EventCrashLoop: a worker slot died more than Config.MaxRestarts times
+	// within Config.RestartWindow (Event.Deaths, Event.EarlyDeaths; Event.Err
+	// wraps ErrCrashLoop).
+	EventCrashLoop
 )
 
-var eventNames = [...]string{"", "setup", "fork", "online", "ready", "listening", "disconnect", "exit", "error"}
+var eventNames = [...]string{"", "setup", "fork", "online", "ready", "listening", "disconnect", "exit", "error", "crash-loop"}
 
 // String returns Node's name of the event ("fork", "exit"...).
 func (t EventType) String() string {
@@ -63,6 +67,9 @@ type Event struct {
 	Addr net.Addr
 	// Settings are the new settings for EventSetup.
 	Settings *Settings
+	// Deaths and EarlyDeaths count, for EventCrashLoop, the slot's
+	// unexpected deaths within the window and those before it called Ready.
+	Deaths, EarlyDeaths int
 }
 
 // String describes the event on one line, for logs.

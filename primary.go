@@ -37,6 +37,9 @@ type Primary struct {
 	table    map[int]*Worker
 	nextID   int
 	nextSlot int
+	slots    map[int]bool    // slots to keep filled (Scale takes some away)
+	deaths   map[int][]death // recent unexpected deaths per slot
+	runErr   error           // why Run stops, when not by its context
 	stopping bool
 }
 
@@ -65,6 +68,8 @@ func New(cfg Config) (*Primary, error) {
 		ops:      make(chan func()),
 		done:     make(chan struct{}),
 		table:    make(map[int]*Worker),
+		slots:    make(map[int]bool),
+		deaths:   make(map[int][]death),
 	}
 	p.workers.Store(&map[int]*Worker{})
 	p.lns.byAddr = make(map[string]*listenEntry)
@@ -114,7 +119,10 @@ func (p *Primary) Run(ctx context.Context) error {
 	p.closeListeners()
 	p.events.close()
 	p.mail.close()
-	return startErr
+	if startErr != nil {
+		return startErr
+	}
+	return p.runErr
 }
 
 // beginShutdown starts draining every worker; Run returns when the last one

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"runtime"
@@ -26,6 +25,7 @@ func (p *Primary) spawn(s Settings, env []string, slot, streak int) (*Worker, er
 		p.nextSlot++
 		slot = p.nextSlot
 	}
+	p.slots[slot] = true
 	exe := s.Exec
 	if exe == "" {
 		var err error
@@ -274,31 +274,14 @@ func (p *Primary) onExit(w *Worker, st *os.ProcessState, streak int, lived time.
 	p.forgetWorker(w)
 	p.emit(Event{Type: EventExit, Worker: w, ExitCode: st.ExitCode(), Signal: exitSignal(st)})
 	if w.ExitedAfterDisconnect() || p.stopping {
+		delete(p.slots, w.slot) // stopped on purpose: not to be refilled
 		return
 	}
 	if lived > stableAfter {
 		streak = 0
 	}
-	p.restartLater(w.settings, w.env, w.slot, streak)
-}
-
-// restartLater replaces a crashed worker after a capped exponential
-// back-off with jitter, with the settings and env it was forked with.
-func (p *Primary) restartLater(s Settings, env []string, slot, streak int) {
-	d := p.cfg.RestartDelay << min(streak, 20)
-	if d > p.cfg.MaxRestartDelay || d <= 0 {
-		d = p.cfg.MaxRestartDelay
+	if p.crashLoop(w) {
+		return
 	}
-	d = d*4/5 + rand.N(d*2/5+1)
-	p.log.Warn("cluster: replacing a crashed worker", "in", d, "crashes_in_a_row", streak+1)
-	time.AfterFunc(d, func() {
-		p.do(func() {
-			if p.stopping {
-				return
-			}
-			if _, err := p.spawn(s, env, slot, streak+1); err != nil {
-				p.restartLater(s, env, slot, streak+1)
-			}
-		})
-	})
+	p.restartLater(w.settings, w.env, w.slot, streak)
 }

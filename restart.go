@@ -1,0 +1,89 @@
+package cluster
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"time"
+)
+
+// Defaults of the restart budget.
+const (
+	// DefaultMaxRestarts is how many times a worker slot may die within
+	// DefaultRestartWindow before the cluster calls it a crash loop.
+	DefaultMaxRestarts = 5
+	// DefaultRestartWindow is the window of the restart budget.
+	DefaultRestartWindow = time.Minute
+)
+
+// death is one unexpected exit of a worker slot.
+type death struct {
+	at    time.Time
+	ready bool // it had called Ready
+}
+
+// crashLoop records the unexpected death of w and reports whether its slot
+// went over the restart budget. Then it emits EventCrashLoop and logs it;
+// with Config.StopOnCrashLoop it also stops the cluster (Run returns
+// ErrCrashLoop) and the slot is not restarted. Without, the slot is retried
+// at the slowest pace (MaxRestartDelay) and true is returned only when Run
+// stops. It runs on the supervisor goroutine.
+func (p *Primary) crashLoop(w *Worker) bool {
+	now := time.Now()
+	window := p.deaths[w.slot][:0]
+	for _, d := range p.deaths[w.slot] {
+		if now.Sub(d.at) < p.cfg.RestartWindow {
+			window = append(window, d)
+		}
+	}
+	window = append(window, death{at: now, ready: w.IsReady()})
+	p.deaths[w.slot] = window
+	if len(window) <= p.cfg.MaxRestarts {
+		return false
+	}
+	early := 0
+	for _, d := range window {
+		if !d.ready {
+			early++
+		}
+	}
+	err := fmt.Errorf("%w: worker slot %d died %d times within %v (%d of them before Ready)",
+		ErrCrashLoop, w.slot, len(window), p.cfg.RestartWindow, early)
+	p.emit(Event{Type: EventCrashLoop, Worker: w, Err: err, Deaths: len(window), EarlyDeaths: early})
+	if p.cfg.StopOnCrashLoop {
+		p.log.Error("cluster: crash loop: stopping the cluster", "err", err)
+		if p.runErr == nil {
+			p.runErr = err
+		}
+		p.beginShutdown()
+		return true
+	}
+	p.log.Error("cluster: crash loop: retrying slowly", "err", err, "every", p.cfg.MaxRestartDelay)
+	p.deaths[w.slot] = window[1:] // the slot stays at the budget's edge: slow retries
+	p.restartAfter(p.cfg.MaxRestartDelay, w.settings, w.env, w.slot, 0)
+	return true
+}
+
+// restartLater replaces a crashed worker after a capped exponential
+// back-off with jitter, with the settings and env it was forked with.
+func (p *Primary) restartLater(s Settings, env []string, slot, streak int) {
+	d := p.cfg.RestartDelay << min(streak, 20)
+	if d > p.cfg.MaxRestartDelay || d <= 0 {
+		d = p.cfg.MaxRestartDelay
+	}
+	d = d*4/5 + rand.N(d*2/5+1)
+	p.log.Warn("cluster: replacing a crashed worker", "in", d, "crashes_in_a_row", streak+1)
+	p.restartAfter(d, s, env, slot, streak)
+}
+
+func (p *Primary) restartAfter(d time.Duration, s Settings, env []string, slot, streak int) {
+	time.AfterFunc(d, func() {
+		p.do(func() {
+			if p.stopping || !p.slots[slot] {
+				return
+			}
+			if _, err := p.spawn(s, env, slot, streak+1); err != nil {
+				p.restartLater(s, env, slot, streak+1)
+			}
+		})
+	})
+}

@@ -1,0 +1,110 @@
+//go:build unix
+
+package cluster_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/gocluster/cluster"
+)
+
+func TestCrashLoopStopsRunWhenAsked(t *testing.T) {
+	p, err := cluster.New(cluster.Config{Workers: 1, NoSignals: true, RestartDelay: 5 * time.Millisecond,
+		MaxRestartDelay: 20 * time.Millisecond, MaxRestarts: 3, StopOnCrashLoop: true,
+		Settings: cluster.Settings{Env: env("crash")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := p.Events(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(context.Background()) }()
+	var loop *cluster.Event
+	forks := 0
+	for e := range events { // closed when Run returns
+		switch e.Type {
+		case cluster.EventFork:
+			forks++
+		case cluster.EventCrashLoop:
+			loop = &e
+		}
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, cluster.ErrCrashLoop) {
+			t.Fatalf("Run: %v, want ErrCrashLoop", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not stop on the crash loop")
+	}
+	if loop == nil || loop.Deaths != 4 || loop.EarlyDeaths != 4 || !errors.Is(loop.Err, cluster.ErrCrashLoop) {
+		t.Fatalf("crash-loop event %+v", loop)
+	}
+	if forks != 4 {
+		t.Fatalf("%d forks, want 4: the first and 3 restarts", forks)
+	}
+}
+
+func TestCrashLoopKeepsTryingSlowly(t *testing.T) {
+	tc := startCluster(t, cluster.Config{Workers: 1, RestartDelay: 5 * time.Millisecond,
+		MaxRestartDelay: 200 * time.Millisecond, MaxRestarts: 2, Settings: cluster.Settings{Env: env("crash")}})
+	first := tc.event(cluster.EventCrashLoop, nil)
+	next := tc.waitFor(10*time.Second, "fork after the crash loop", func(e cluster.Event) bool {
+		return e.Type == cluster.EventFork && e.Time.After(first.Time)
+	})
+	if gap := next.Time.Sub(first.Time); gap < 200*time.Millisecond {
+		t.Fatalf("retried %v after the crash loop, want MaxRestartDelay (200ms) or more", gap)
+	}
+}
+
+// TestRestartBudgetIsAWindow: deaths spread out wider than the window never
+// make a crash loop, however many there are.
+func TestRestartBudgetIsAWindow(t *testing.T) {
+	tc := startCluster(t, cluster.Config{Workers: 1, RestartDelay: time.Millisecond,
+		MaxRestartDelay: 5 * time.Millisecond, MaxRestarts: 1, RestartWindow: 150 * time.Millisecond})
+	for i := range 4 {
+		w := tc.ready(1)[0]
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		w.Request(ctx, []byte("exit:2"))
+		cancel()
+		tc.event(cluster.EventExit, w)
+		if i < 3 {
+			time.Sleep(250 * time.Millisecond) // longer than the window
+		}
+	}
+	tc.ready(1)
+	for _, e := range tc.all() {
+		if e.Type == cluster.EventCrashLoop {
+			t.Fatalf("crash loop from deaths %v apart with a %v window: %v", 250*time.Millisecond, 150*time.Millisecond, e)
+		}
+	}
+}
+
+func TestScaleUpAndDown(t *testing.T) {
+	tc := startCluster(t, cluster.Config{Workers: 1, RestartDelay: time.Millisecond})
+	tc.ready(1)
+	if err := tc.p.Scale(3); err != nil {
+		t.Fatal(err)
+	}
+	ws := tc.ready(3)
+	if len(ws) != 3 {
+		t.Fatalf("%d workers after Scale(3)", len(ws))
+	}
+	if err := tc.p.Scale(1); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range ws[1:] {
+		if e := tc.event(cluster.EventExit, w); !e.Worker.ExitedAfterDisconnect() {
+			t.Fatalf("scaled-down worker %d exited as a crash", w.ID())
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // longer than the restart delay
+	if left := tc.p.Workers(); len(left) != 1 || left[0] != ws[0] {
+		t.Fatalf("after Scale(1): %d workers", len(left))
+	}
+	if err := tc.p.Scale(-1); !errors.Is(err, cluster.ErrInvalidConfig) {
+		t.Fatalf("Scale(-1): %v", err)
+	}
+}
