@@ -54,6 +54,8 @@ func testWorker(mode string) int {
 		return 0
 	case "tcpid":
 		return tcpIDWorker()
+	case "httpserve":
+		return httpServeWorker()
 	case "plain": // never looks at Shutdown: the notice itself ends it
 		cluster.Ready()
 		time.Sleep(time.Hour)
