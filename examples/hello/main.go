@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -70,14 +69,5 @@ func worker(addr string) error {
 			fmt.Fprintf(w, "hello from worker %d (pid %d)\n", cluster.ID(), os.Getpid())
 		})}
 	cluster.Ready()
-	go func() {
-		<-cluster.Shutdown()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	}()
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return cluster.Serve(srv, ln) // until told to drain; drains without failing a request
 }
