@@ -35,10 +35,14 @@
 // never by pid number.
 //
 // A worker that dies without being told to is replaced after an exponential
-// back-off with jitter (Config.RestartDelay, Config.MaxRestartDelay).
-// Stopping is graceful: the worker's Shutdown channel closes, then after
-// Config.ShutdownTimeout it gets SIGTERM, then after Config.KillTimeout
-// SIGKILL. A worker that never looked at Shutdown exits on the notice.
+// back-off with jitter (Config.RestartDelay, Config.MaxRestartDelay). Each
+// worker slot has a restart budget over a sliding window (Config.MaxRestarts,
+// Config.RestartWindow): past it, EventCrashLoop, and either slow retries or
+// (Config.StopOnCrashLoop) Run ends with ErrCrashLoop. Primary.Scale changes
+// the number of workers. Stopping is graceful: the worker's Shutdown channel
+// closes, then after Config.ShutdownTimeout it gets SIGTERM, then after
+// Config.KillTimeout SIGKILL. A worker that never looked at Shutdown exits on
+// the notice; Serve drains an http.Server without failing a request.
 //
 // # Ports
 //
