@@ -38,6 +38,9 @@ var (
 	// ErrTooLarge is returned when a message is larger than
 	// Config.MaxMessageSize; nothing was sent.
 	ErrTooLarge = errors.New("cluster: message too large")
+	// ErrNotReady is wrapped by the EventError of a worker that did not
+	// become ready within Config.ReadyTimeout.
+	ErrNotReady = errors.New("cluster: worker not ready in time")
 	// ErrCrashLoop is wrapped by the error of EventCrashLoop, and returned
 	// by Run when Config.StopOnCrashLoop stopped the cluster.
 	ErrCrashLoop = errors.New("cluster: crash loop")

@@ -94,6 +94,9 @@ func (p *Primary) handleListen(w *Worker, id uint64, req []byte) {
 		return
 	}
 	p.do(func() { p.emit(Event{Type: EventListening, Worker: w, Addr: e.addr}) })
+	if p.cfg.ReadyOnListen {
+		p.markReady(w)
+	}
 }
 
 // listen finds or binds the address a worker asks for and registers the

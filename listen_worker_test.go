@@ -19,10 +19,11 @@ import (
 
 // Settings of the "tcpid" worker, from its environment.
 const (
-	envPolicy = "TEST_POLICY" // shared, rr, reuseport; empty: the cluster's
-	envNet    = "TEST_NET"    // default tcp
-	envAddr   = "TEST_ADDR"   // default 127.0.0.1:0
-	envGate   = "TEST_GATE"   // "1": accept only after the message "serve"
+	envPolicy  = "TEST_POLICY"  // shared, rr, reuseport; empty: the cluster's
+	envNet     = "TEST_NET"     // default tcp
+	envAddr    = "TEST_ADDR"    // default 127.0.0.1:0
+	envGate    = "TEST_GATE"    // "1": accept only after the message "serve"
+	envNoReady = "TEST_NOREADY" // "1": never call Ready
 )
 
 var policies = map[string]cluster.Policy{"shared": cluster.Shared, "rr": cluster.RoundRobin, "reuseport": cluster.ReusePort}
@@ -68,7 +69,9 @@ func tcpIDWorker() int {
 			}
 		}
 	}()
-	cluster.Ready()
+	if os.Getenv(envNoReady) != "1" {
+		cluster.Ready()
+	}
 	go func() {
 		<-serve
 		for {

@@ -56,6 +56,9 @@ func testWorker(mode string) int {
 		return tcpIDWorker()
 	case "httpserve":
 		return httpServeWorker()
+	case "noready": // never calls Ready
+		<-cluster.Shutdown()
+		return 0
 	case "plain": // never looks at Shutdown: the notice itself ends it
 		cluster.Ready()
 		time.Sleep(time.Hour)

@@ -108,3 +108,29 @@ func TestScaleUpAndDown(t *testing.T) {
 		t.Fatalf("Scale(-1): %v", err)
 	}
 }
+
+func TestReadyTimeoutKillsAndReplaces(t *testing.T) {
+	tc := startCluster(t, cluster.Config{Workers: 1, ReadyTimeout: 200 * time.Millisecond,
+		RestartDelay: time.Millisecond, Settings: cluster.Settings{Env: env("noready")}})
+	first := tc.event(cluster.EventFork, nil).Worker
+	e := tc.event(cluster.EventError, first)
+	if !errors.Is(e.Err, cluster.ErrNotReady) {
+		t.Fatalf("error event %v, want ErrNotReady", e.Err)
+	}
+	if x := tc.event(cluster.EventExit, first); x.Worker.ExitedAfterDisconnect() {
+		t.Fatal("a worker killed for not being ready counts as a deliberate stop")
+	}
+	tc.waitFor(10*time.Second, "replacement", func(e cluster.Event) bool {
+		return e.Type == cluster.EventFork && e.Worker != first
+	})
+}
+
+func TestReadyOnListen(t *testing.T) {
+	tc := startCluster(t, cluster.Config{Workers: 1, ReadyOnListen: true,
+		Settings: cluster.Settings{Env: append(env("tcpid"), envNoReady+"=1")}})
+	w := tc.event(cluster.EventListening, nil).Worker
+	tc.event(cluster.EventReady, w)
+	if !w.IsReady() {
+		t.Fatal("a worker that listens is not ready with ReadyOnListen")
+	}
+}

@@ -70,6 +70,9 @@ func (p *Primary) spawn(s Settings, env []string, slot, streak int) (*Worker, er
 	p.table[id] = w
 	p.publishWorkers()
 	p.emit(Event{Type: EventFork, Worker: w})
+	if d := p.cfg.ReadyTimeout; d > 0 {
+		time.AfterFunc(d, func() { p.do(func() { p.readyTimeout(w) }) })
+	}
 	go p.serve(w)
 	go p.wait(w, cmd, outs, streak)
 	return w, nil
@@ -151,9 +154,7 @@ func (p *Primary) readWorker(w *Worker) error {
 			switch {
 			case len(f.Payload) == 0:
 			case f.Payload[0] == ctlReady:
-				if !w.ready.Swap(true) {
-					p.do(func() { p.emit(Event{Type: EventReady, Worker: w}) })
-				}
+				p.markReady(w)
 			case f.Payload[0] == ctlListen && f.ID != 0:
 				closeFiles(f.Files)
 				p.handleListen(w, f.ID, f.Payload)
@@ -284,4 +285,22 @@ func (p *Primary) onExit(w *Worker, st *os.ProcessState, streak int, lived time.
 		return
 	}
 	p.restartLater(w.settings, w.env, w.slot, streak)
+}
+
+// markReady records that w is ready (it called Ready, or listens with
+// Config.ReadyOnListen); the first time, it emits EventReady.
+func (p *Primary) markReady(w *Worker) {
+	if !w.ready.Swap(true) {
+		p.do(func() { p.emit(Event{Type: EventReady, Worker: w}) })
+	}
+}
+
+// readyTimeout kills w if it is still not ready (supervisor goroutine). The
+// kill is not a deliberate stop: it counts as a death before ready.
+func (p *Primary) readyTimeout(w *Worker) {
+	if w.ready.Load() || w.dead.Load() || w.ExitedAfterDisconnect() || p.stopping {
+		return
+	}
+	p.emit(Event{Type: EventError, Worker: w, Err: fmt.Errorf("%w: worker %d, after %v", ErrNotReady, w.id, p.cfg.ReadyTimeout)})
+	w.signal(os.Kill)
 }
