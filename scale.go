@@ -44,6 +44,7 @@ func (p *Primary) scale(n int) error {
 	for i := len(slots) - 1; i >= n; i-- {
 		slot := slots[i]
 		delete(p.slots, slot) // a pending restart of it is dropped too
+		delete(p.deaths, slot)
 		for _, w := range p.table {
 			if w.slot == slot && !w.ExitedAfterDisconnect() {
 				go w.Disconnect(context.Background())

@@ -25,6 +25,7 @@ const DefaultDrainGrace = time.Second
 //     does to busy keep-alive clients);
 //  3. it calls srv.Shutdown, which waits for the requests in flight.
 //
+// Serve wraps srv.Handler (nil: http.DefaultServeMux) to add the header.
 // A worker's main should return only after Serve has returned. Outside a
 // cluster, Shutdown closes on SIGINT or SIGTERM, so the same code drains a
 // standalone server.

@@ -276,6 +276,7 @@ func (p *Primary) onExit(w *Worker, st *os.ProcessState, streak int, lived time.
 	p.emit(Event{Type: EventExit, Worker: w, ExitCode: st.ExitCode(), Signal: exitSignal(st)})
 	if w.ExitedAfterDisconnect() || p.stopping {
 		delete(p.slots, w.slot) // stopped on purpose: not to be refilled
+		delete(p.deaths, w.slot)
 		return
 	}
 	if lived > stableAfter {
