@@ -12,9 +12,9 @@ import (
 
 // Defaults for the zero values of Config.
 const (
-	// DefaultShutdownTimeout is how long a worker has to exit after its
+	// DefaultDrainTimeout is how long a worker has to exit after its
 	// shutdown notice before it gets SIGTERM.
-	DefaultShutdownTimeout = 10 * time.Second
+	DefaultDrainTimeout = 10 * time.Second
 	// DefaultKillTimeout is how long a worker has to exit after SIGTERM
 	// before it gets SIGKILL.
 	DefaultKillTimeout = 5 * time.Second
@@ -28,6 +28,13 @@ const (
 	DefaultPrimaryProcs = 1
 	// DefaultMaxRestartDelay caps the delay before a crashed worker is replaced.
 	DefaultMaxRestartDelay = 30 * time.Second
+	// DefaultMaxSurge is how many workers a rolling reload may start beyond
+	// Config.Workers.
+	DefaultMaxSurge = 1
+	// DefaultReloadReadyTimeout is how long a worker started by a reload or
+	// a recycle has to become ready when Config.ReadyTimeout is not set;
+	// past it the reload is aborted.
+	DefaultReloadReadyTimeout = time.Minute
 )
 
 // Settings say how workers are started: Node's cluster.setupPrimary. They
@@ -89,12 +96,29 @@ type Config struct {
 	// for programs that never call Ready.
 	ReadyOnListen bool
 
-	// ShutdownTimeout is how long a worker may drain after its shutdown
-	// notice before SIGTERM; 0 means DefaultShutdownTimeout.
-	ShutdownTimeout time.Duration
+	// DrainTimeout is how long a worker may drain after its shutdown
+	// notice before SIGTERM; 0 means DefaultDrainTimeout.
+	DrainTimeout time.Duration
 	// KillTimeout is how long after SIGTERM before SIGKILL; 0 means
 	// DefaultKillTimeout.
 	KillTimeout time.Duration
+
+	// MaxSurge is how many workers beyond the current count a rolling
+	// reload (Primary.Reload, SIGHUP) may run while it replaces them: 0
+	// means DefaultMaxSurge, -1 none. MaxUnready is how many fewer ready
+	// workers than that count the reload accepts: 0 (the default) means
+	// never fewer. MaxSurge -1 needs MaxUnready of at least 1, or the
+	// reload could not start anything.
+	MaxSurge   int
+	MaxUnready int
+
+	// MaxRSS, if set, recycles a worker whose resident memory passes it
+	// (bytes; checked every second, on Linux only), and MaxAge one that has
+	// run longer than it: a replacement is started, and once it is ready
+	// the old worker drains and exits. One worker is recycled at a time,
+	// never during a reload.
+	MaxRSS int64
+	MaxAge time.Duration
 
 	// RestartDelay and MaxRestartDelay bound the exponential back-off before
 	// a crashed worker is replaced; 0 means the defaults. Workers that exit
@@ -143,8 +167,14 @@ func (c Config) withDefaults() (Config, error) {
 		return bad("PrimaryProcs is %d; use -1 (leave GOMAXPROCS alone), 0 (default, %d) or a positive count", c.PrimaryProcs, DefaultPrimaryProcs)
 	case c.WorkerProcs < -1:
 		return bad("WorkerProcs is %d; use -1 (Go default), 0 (CPUs / workers) or a positive count", c.WorkerProcs)
-	case c.ShutdownTimeout < 0, c.KillTimeout < 0, c.RestartDelay < 0, c.MaxRestartDelay < 0, c.RestartWindow < 0, c.ReadyTimeout < 0:
+	case c.DrainTimeout < 0, c.KillTimeout < 0, c.RestartDelay < 0, c.MaxRestartDelay < 0, c.RestartWindow < 0, c.ReadyTimeout < 0:
 		return bad("timeouts and delays must not be negative (0 means the default)")
+	case c.MaxSurge < -1 || c.MaxUnready < 0:
+		return bad("MaxSurge is %d and MaxUnready %d; use MaxSurge -1 (none), 0 (default, %d) or a count, and MaxUnready 0 or a count", c.MaxSurge, c.MaxUnready, DefaultMaxSurge)
+	case c.MaxSurge == -1 && c.MaxUnready == 0:
+		return bad("MaxSurge -1 with MaxUnready 0 leaves a reload no room: allow a surge or set MaxUnready to at least 1")
+	case c.MaxRSS < 0 || c.MaxAge < 0:
+		return bad("MaxRSS and MaxAge must not be negative (0 means no limit)")
 	case c.MaxRestarts < 0:
 		return bad("MaxRestarts is %d; use 0 for the default (%d) or a positive count", c.MaxRestarts, DefaultMaxRestarts)
 	case c.MaxMessageSize < 0 || c.MaxMessageSize > 1<<30:
@@ -168,11 +198,14 @@ func (c Config) withDefaults() (Config, error) {
 	if c.PrimaryProcs == 0 {
 		c.PrimaryProcs = DefaultPrimaryProcs
 	}
-	if c.ShutdownTimeout == 0 {
-		c.ShutdownTimeout = DefaultShutdownTimeout
+	if c.DrainTimeout == 0 {
+		c.DrainTimeout = DefaultDrainTimeout
 	}
 	if c.KillTimeout == 0 {
 		c.KillTimeout = DefaultKillTimeout
+	}
+	if c.MaxSurge == 0 {
+		c.MaxSurge = DefaultMaxSurge
 	}
 	if c.RestartDelay == 0 {
 		c.RestartDelay = DefaultRestartDelay

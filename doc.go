@@ -40,7 +40,7 @@
 // Config.RestartWindow): past it, EventCrashLoop, and either slow retries or
 // (Config.StopOnCrashLoop) Run ends with ErrCrashLoop. Primary.Scale changes
 // the number of workers. Stopping is graceful: the worker's Shutdown channel
-// closes, then after Config.ShutdownTimeout it gets SIGTERM, then after
+// closes, then after Config.DrainTimeout it gets SIGTERM, then after
 // Config.KillTimeout SIGKILL. A worker that never looked at Shutdown exits on
 // the notice; Serve drains an http.Server without failing a request.
 //

@@ -44,9 +44,19 @@ var (
 	// ErrCrashLoop is wrapped by the error of EventCrashLoop, and returned
 	// by Run when Config.StopOnCrashLoop stopped the cluster.
 	ErrCrashLoop = errors.New("cluster: crash loop")
+	// ErrReloading is returned by Reload and Scale while a reload is in
+	// progress.
+	ErrReloading = errors.New("cluster: a reload is in progress")
+	// ErrReloadAborted is wrapped by the error of a reload that was given
+	// up (a new worker failed to become ready, its context ended, or the
+	// cluster stopped); the old workers that were not replaced keep serving.
+	ErrReloadAborted = errors.New("cluster: reload aborted")
 	// ErrInvalidConfig is wrapped by every error New returns for a bad Config.
 	ErrInvalidConfig = errors.New("cluster: invalid config")
 )
+
+// errStatm: the resident memory of a worker could not be read.
+var errStatm = errors.New("cluster: no resident memory figure for this process")
 
 // RemoteError is the error a Request returns when the other side answered
 // with Message.ReplyError.

@@ -35,9 +35,19 @@ const (
 	// within Config.RestartWindow (Event.Deaths, Event.EarlyDeaths; Event.Err
 	// wraps ErrCrashLoop).
 	EventCrashLoop
+	// EventReload: a rolling reload began (Event.Generation is the new
+	// generation).
+	EventReload
+	// EventReloadDone: the reload of Event.Generation ended: Event.Err is
+	// nil when every worker was replaced, or wraps ErrReloadAborted.
+	EventReloadDone
+	// EventRecycle: a worker passed Config.MaxRSS or Config.MaxAge
+	// (Event.Reason says which); a replacement is being started for it.
+	EventRecycle
 )
 
-var eventNames = [...]string{"", "setup", "fork", "online", "ready", "listening", "disconnect", "exit", "error", "crash-loop"}
+var eventNames = [...]string{"", "setup", "fork", "online", "ready", "listening", "disconnect", "exit", "error",
+	"crash-loop", "reload", "reload-done", "recycle"}
 
 // String returns Node's name of the event ("fork", "exit"...).
 func (t EventType) String() string {
@@ -70,6 +80,11 @@ type Event struct {
 	// Deaths and EarlyDeaths count, for EventCrashLoop, the slot's
 	// unexpected deaths within the window and those before it called Ready.
 	Deaths, EarlyDeaths int
+	// Generation is the generation being rolled out, for EventReload and
+	// EventReloadDone.
+	Generation int
+	// Reason says why, for EventRecycle.
+	Reason string
 }
 
 // String describes the event on one line, for logs.
@@ -88,6 +103,10 @@ func (e Event) String() string {
 		if e.Addr != nil {
 			s += " addr=" + e.Addr.String()
 		}
+	case EventReload, EventReloadDone:
+		s += fmt.Sprintf(" generation=%d", e.Generation)
+	case EventRecycle:
+		s += " reason=" + e.Reason
 	}
 	if e.Err != nil {
 		s += " err=" + e.Err.Error()

@@ -17,6 +17,8 @@ import (
 type Worker struct {
 	id       int
 	slot     int // stable across restarts: a replacement takes its predecessor's
+	gen      int // generation: 1, then one more for each reload
+	started  time.Time
 	p        *Primary
 	proc     *os.Process
 	ep       *endpoint
@@ -37,6 +39,11 @@ type Worker struct {
 // ID returns the worker's id: 1 for the first worker forked, then 2, 3...
 // Ids are never reused.
 func (w *Worker) ID() int { return w.id }
+
+// Generation returns the generation the worker belongs to: 1 for the
+// workers Run starts, one more for each reload (see Primary.Reload). A
+// replacement of a crashed worker keeps its predecessor's generation.
+func (w *Worker) Generation() int { return w.gen }
 
 // PID returns the worker's process id, for display. The primary never
 // signals a worker by this number, only through its process handle.
@@ -69,13 +76,13 @@ func (w *Worker) Kill(sig os.Signal) error {
 
 // Disconnect stops the worker gracefully and waits until it has exited: it
 // gets its shutdown notice (Shutdown closes), then, if it is still running
-// after Config.ShutdownTimeout or when ctx ends, SIGTERM, then after
+// after Config.DrainTimeout or when ctx ends, SIGTERM, then after
 // Config.KillTimeout SIGKILL. The worker is not replaced. It returns nil if
 // the worker exited on its own, ErrForced if a signal was needed.
 func (w *Worker) Disconnect(ctx context.Context) error {
 	w.disconnect.Store(true)
 	w.ep.enqueue(wire.TypeCtl, 0, 0, []byte{ctlShutdown})
-	drain := time.NewTimer(w.p.cfg.ShutdownTimeout)
+	drain := time.NewTimer(w.p.cfg.DrainTimeout)
 	defer drain.Stop()
 	select {
 	case <-w.exited:

@@ -31,9 +31,16 @@ type testCluster struct {
 // and that no worker it forked is still alive.
 func startCluster(t *testing.T, cfg cluster.Config) *testCluster {
 	t.Helper()
-	cfg.NoSignals = true
-	if cfg.ShutdownTimeout == 0 {
-		cfg.ShutdownTimeout = 3 * time.Second
+	return startClusterSignals(t, cfg, false)
+}
+
+// startClusterSignals is startCluster, with the primary handling signals
+// (SIGINT, SIGTERM, SIGHUP sent to the test process) if signals is set.
+func startClusterSignals(t *testing.T, cfg cluster.Config, signals bool) *testCluster {
+	t.Helper()
+	cfg.NoSignals = !signals
+	if cfg.DrainTimeout == 0 {
+		cfg.DrainTimeout = 3 * time.Second
 	}
 	if cfg.KillTimeout == 0 {
 		cfg.KillTimeout = 2 * time.Second

@@ -110,7 +110,7 @@ func TestCrashLoopBacksOff(t *testing.T) {
 }
 
 func TestStubbornWorkerIsKilledAfterDeadlines(t *testing.T) {
-	tc := startCluster(t, cluster.Config{Workers: 1, ShutdownTimeout: 200 * time.Millisecond,
+	tc := startCluster(t, cluster.Config{Workers: 1, DrainTimeout: 200 * time.Millisecond,
 		KillTimeout: 200 * time.Millisecond, Settings: cluster.Settings{Env: env("stubborn")}})
 	w := tc.ready(1)[0]
 	start := time.Now()
@@ -251,7 +251,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		want string
 	}{
 		{cluster.Config{Workers: -1}, "Workers"},
-		{cluster.Config{ShutdownTimeout: -time.Second}, "negative"},
+		{cluster.Config{DrainTimeout: -time.Second}, "negative"},
 		{cluster.Config{RestartDelay: time.Second, MaxRestartDelay: time.Millisecond}, "MaxRestartDelay"},
 		{cluster.Config{Settings: cluster.Settings{Env: []string{"=x"}}}, "KEY=value"},
 		{cluster.Config{MaxMessageSize: -5}, "MaxMessageSize"},

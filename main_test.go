@@ -105,6 +105,15 @@ func answer(m *cluster.Message, last string) {
 		reply(arg)
 	case "id":
 		reply(strconv.Itoa(cluster.ID()))
+	case "gen":
+		reply(strconv.Itoa(cluster.Generation()))
+	case "alloc": // hold n MiB of touched memory
+		n, _ := strconv.Atoi(arg)
+		held = make([]byte, n<<20)
+		for i := range held {
+			held[i] = 1
+		}
+		reply("ok")
 	case "env":
 		reply(os.Getenv(arg))
 	case "fail":
@@ -164,6 +173,9 @@ func answer(m *cluster.Message, last string) {
 		m.ReplyError(fmt.Errorf("unknown command %q", cmd))
 	}
 }
+
+// held keeps the memory of the "alloc" command alive.
+var held []byte
 
 func errText(err error) string {
 	if err != nil {

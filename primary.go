@@ -34,13 +34,17 @@ type Primary struct {
 	workers atomic.Pointer[map[int]*Worker]
 
 	// Owned by the supervisor goroutine (Run's).
-	table    map[int]*Worker
-	nextID   int
-	nextSlot int
-	slots    map[int]bool    // slots to keep filled (Scale takes some away)
-	deaths   map[int][]death // recent unexpected deaths per slot
-	runErr   error           // why Run stops, when not by its context
-	stopping bool
+	table       map[int]*Worker
+	nextID      int
+	nextSlot    int
+	slots       map[int]*slotInfo // slots to keep filled (Scale and reloads take some away)
+	gen         int               // generation of the workers forked from now on
+	rollout     *rollout          // the reload or recycle in progress, if any
+	again       bool              // SIGHUP during a reload: one more after it
+	recycleHold time.Time         // no recycling before it (a replacement failed)
+	deaths      map[int][]death   // recent unexpected deaths per slot
+	runErr      error             // why Run stops, when not by its context
+	stopping    bool
 }
 
 // New checks cfg and returns a Primary. It fails with an error wrapping
@@ -68,7 +72,8 @@ func New(cfg Config) (*Primary, error) {
 		ops:      make(chan func()),
 		done:     make(chan struct{}),
 		table:    make(map[int]*Worker),
-		slots:    make(map[int]bool),
+		slots:    make(map[int]*slotInfo),
+		gen:      1,
 		deaths:   make(map[int][]death),
 	}
 	p.workers.Store(&map[int]*Worker{})
@@ -91,10 +96,24 @@ func (p *Primary) Run(ctx context.Context) error {
 	if p.cfg.PrimaryProcs > 0 && os.Getenv("GOMAXPROCS") == "" {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(p.cfg.PrimaryProcs))
 	}
+	var hup chan os.Signal
 	if !p.cfg.NoSignals {
 		var stop context.CancelFunc
 		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 		defer stop()
+		hup = make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+	}
+	var recycle <-chan time.Time
+	if p.cfg.MaxRSS > 0 || p.cfg.MaxAge > 0 {
+		every := recycleEvery
+		if p.cfg.MaxAge > 0 {
+			every = min(every, max(p.cfg.MaxAge/4, 10*time.Millisecond))
+		}
+		t := time.NewTicker(every)
+		defer t.Stop()
+		recycle = t.C
 	}
 	s := p.currentSettings()
 	p.emit(Event{Type: EventSetup, Settings: &s})
@@ -114,6 +133,10 @@ func (p *Primary) Run(ctx context.Context) error {
 		case <-stop:
 			stop = nil
 			p.beginShutdown()
+		case <-hup:
+			p.onSIGHUP()
+		case <-recycle:
+			p.checkRecycle()
 		}
 	}
 	p.closeListeners()
@@ -129,6 +152,7 @@ func (p *Primary) Run(ctx context.Context) error {
 // has exited.
 func (p *Primary) beginShutdown() {
 	p.stopping = true
+	p.stopRollout()
 	p.log.Info("cluster: shutting down", "workers", len(p.table))
 	p.closeListeners() // stop accepting; workers drain what they hold
 	for _, w := range p.table {

@@ -78,7 +78,7 @@ func (p *Primary) restartLater(s Settings, env []string, slot, streak int) {
 func (p *Primary) restartAfter(d time.Duration, s Settings, env []string, slot, streak int) {
 	time.AfterFunc(d, func() {
 		p.do(func() {
-			if p.stopping || !p.slots[slot] {
+			if p.stopping || p.slots[slot] == nil {
 				return
 			}
 			if _, err := p.spawn(s, env, slot, streak+1); err != nil {

@@ -20,6 +20,8 @@ const (
 	EnvIPCPipes = "GOCLUSTER_IPC_PIPES"
 	// EnvMaxMessage holds the largest message size both sides accept.
 	EnvMaxMessage = "GOCLUSTER_MAX_MESSAGE"
+	// EnvGeneration holds the worker's generation (see Generation).
+	EnvGeneration = "GOCLUSTER_GENERATION"
 )
 
 // role is read once, before main runs.
@@ -28,6 +30,7 @@ var role = readRole()
 type roleInfo struct {
 	worker bool
 	id     int
+	gen    int
 	fds    []int
 	max    int
 }
@@ -40,7 +43,8 @@ func readRole() roleInfo {
 	if idS == "" || fdS == "" {
 		return roleInfo{}
 	}
-	maxS := os.Getenv(EnvMaxMessage)
+	maxS, genS := os.Getenv(EnvMaxMessage), os.Getenv(EnvGeneration)
+	os.Unsetenv(EnvGeneration)
 	os.Unsetenv(EnvWorkerID)
 	os.Unsetenv(EnvIPCFD)
 	os.Unsetenv(EnvIPCPipes)
@@ -65,7 +69,11 @@ func readRole() roleInfo {
 	if err != nil || max <= 0 {
 		max = DefaultMaxMessageSize
 	}
-	return roleInfo{worker: true, id: id, fds: fds, max: max}
+	gen, err := strconv.Atoi(genS)
+	if err != nil || gen <= 0 {
+		gen = 1
+	}
+	return roleInfo{worker: true, id: id, gen: gen, fds: fds, max: max}
 }
 
 // IsPrimary reports whether this process is the primary: it was not started
@@ -81,3 +89,9 @@ func IsWorker() bool { return role.worker }
 // worker. Ids are never reused within one primary: a restarted worker gets a
 // new id, as in Node.
 func ID() int { return role.id }
+
+// Generation returns this worker's generation: 1 for the workers a primary
+// starts first, one more for each rolling reload (Primary.Reload, SIGHUP),
+// so a program can tell old code from new. It is 0 in a process that is not
+// a worker.
+func Generation() int { return role.gen }

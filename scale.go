@@ -21,6 +21,9 @@ func (p *Primary) Scale(n int) error {
 			err = ErrNotRunning
 			return
 		}
+		if err = p.rolloutBusy(); err != nil {
+			return
+		}
 		err = p.scale(n)
 	}) {
 		return ErrNotRunning

@@ -22,10 +22,9 @@ const stableAfter = 10 * time.Second
 // number of crashes in a row of the slot this worker replaces.
 func (p *Primary) spawn(s Settings, env []string, slot, streak int) (*Worker, error) {
 	if slot == 0 {
-		p.nextSlot++
-		slot = p.nextSlot
+		slot = p.newSlot(p.gen, s, env)
 	}
-	p.slots[slot] = true
+	gen := p.slots[slot].gen
 	exe := s.Exec
 	if exe == "" {
 		var err error
@@ -44,7 +43,7 @@ func (p *Primary) spawn(s Settings, env []string, slot, streak int) (*Worker, er
 	p.nextID++
 	id := p.nextID
 	cmd := exec.Command(exe, args...)
-	cmd.Env = p.workerEnv(s, env, id, len(child))
+	cmd.Env = p.workerEnv(s, env, id, gen, len(child))
 	cmd.Dir = s.Dir
 	cmd.ExtraFiles = child
 	cmd.SysProcAttr = sysProcAttr()
@@ -65,8 +64,8 @@ func (p *Primary) spawn(s Settings, env []string, slot, streak int) (*Worker, er
 		ep.close(err)
 		return nil, p.forkFailed(id, fmt.Errorf("cluster: fork worker %d (%s): %w", id, exe, err))
 	}
-	w := &Worker{id: id, slot: slot, p: p, proc: cmd.Process, ep: ep, settings: s, env: env,
-		exited: make(chan struct{}), readerDone: make(chan struct{})}
+	w := &Worker{id: id, slot: slot, gen: gen, started: time.Now(), p: p, proc: cmd.Process, ep: ep,
+		settings: s, env: env, exited: make(chan struct{}), readerDone: make(chan struct{})}
 	p.table[id] = w
 	p.publishWorkers()
 	p.emit(Event{Type: EventFork, Worker: w})
@@ -83,7 +82,7 @@ func (p *Primary) forkFailed(id int, err error) error {
 	return err
 }
 
-func (p *Primary) workerEnv(s Settings, extra []string, id, fds int) []string {
+func (p *Primary) workerEnv(s Settings, extra []string, id, gen, fds int) []string {
 	env := append(append(os.Environ(), s.Env...), extra...)
 	if p.cfg.WorkerProcs != -1 && !hasEnv(env, "GOMAXPROCS") {
 		n := p.cfg.WorkerProcs
@@ -96,7 +95,7 @@ func (p *Primary) workerEnv(s Settings, extra []string, id, fds int) []string {
 	if fds == 3 {
 		env = append(env, EnvIPCPipes+"=3,4")
 	}
-	return append(env, EnvWorkerID+"="+strconv.Itoa(id), EnvIPCFD+"="+strconv.Itoa(2+fds),
+	return append(env, EnvWorkerID+"="+strconv.Itoa(id), EnvGeneration+"="+strconv.Itoa(gen), EnvIPCFD+"="+strconv.Itoa(2+fds),
 		EnvMaxMessage+"="+strconv.Itoa(p.cfg.MaxMessageSize))
 }
 
@@ -274,6 +273,7 @@ func (p *Primary) onExit(w *Worker, st *os.ProcessState, streak int, lived time.
 	p.publishWorkers()
 	p.forgetWorker(w)
 	p.emit(Event{Type: EventExit, Worker: w, ExitCode: st.ExitCode(), Signal: exitSignal(st)})
+	defer p.rolloutExit(w, st.ExitCode())
 	if w.ExitedAfterDisconnect() || p.stopping {
 		delete(p.slots, w.slot) // stopped on purpose: not to be refilled
 		delete(p.deaths, w.slot)
@@ -292,7 +292,10 @@ func (p *Primary) onExit(w *Worker, st *os.ProcessState, streak int, lived time.
 // Config.ReadyOnListen); the first time, it emits EventReady.
 func (p *Primary) markReady(w *Worker) {
 	if !w.ready.Swap(true) {
-		p.do(func() { p.emit(Event{Type: EventReady, Worker: w}) })
+		p.do(func() {
+			p.emit(Event{Type: EventReady, Worker: w})
+			p.stepRollout()
+		})
 	}
 }
 
@@ -302,6 +305,11 @@ func (p *Primary) readyTimeout(w *Worker) {
 	if w.ready.Load() || w.dead.Load() || w.ExitedAfterDisconnect() || p.stopping {
 		return
 	}
-	p.emit(Event{Type: EventError, Worker: w, Err: fmt.Errorf("%w: worker %d, after %v", ErrNotReady, w.id, p.cfg.ReadyTimeout)})
+	err := fmt.Errorf("%w: worker %d, after %v", ErrNotReady, w.id, p.cfg.ReadyTimeout)
+	p.emit(Event{Type: EventError, Worker: w, Err: err})
+	if ro := p.rollout; ro != nil && ro.fresh[w.slot] {
+		p.abortRollout(err) // stops it too
+		return
+	}
 	w.signal(os.Kill)
 }

@@ -1,0 +1,123 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"slices"
+)
+
+// slotInfo is one place in the cluster a worker fills: its replacement
+// after a crash takes the same slot, generation, settings and env.
+type slotInfo struct {
+	gen      int
+	settings Settings
+	env      []string
+}
+
+// newSlot adds a slot to keep filled (supervisor goroutine).
+func (p *Primary) newSlot(gen int, s Settings, env []string) int {
+	p.nextSlot++
+	p.slots[p.nextSlot] = &slotInfo{gen: gen, settings: s, env: env}
+	return p.nextSlot
+}
+
+// Reload replaces every worker with a new one, a few at a time, without
+// dropping a connection: Node users know it as pm2's reload. The new
+// workers form a new generation (Worker.Generation, and Generation in the
+// workers) and run the current Settings (see Setup), so a program that was
+// rebuilt in place, or given a new Exec, is picked up. At most
+// Config.MaxSurge workers run beyond the count, and the ready ones never
+// fall more than Config.MaxUnready below it: an old worker is told to
+// drain (Worker.Disconnect) only once a new one has become ready in its
+// place.
+//
+// If a new worker exits before it is ready, or is not ready within
+// Config.ReadyTimeout (DefaultReloadReadyTimeout if that is 0), or ctx ends,
+// the reload is aborted: the new workers that are not ready are stopped,
+// the old ones that were not yet replaced keep serving, and Reload returns
+// an error wrapping ErrReloadAborted and the reason. Otherwise it returns nil
+// once every new worker is ready and every old one has exited.
+//
+// One reload runs at a time: Reload fails with ErrReloading while another
+// is in progress. SIGHUP starts a reload too (unless Config.NoSignals); a
+// SIGHUP during a reload starts one more after it. EventReload and
+// EventReloadDone mark the start and end of each.
+func (p *Primary) Reload(ctx context.Context) error {
+	done := make(chan error, 1)
+	var err error
+	var ro *rollout
+	if !p.call(func() { ro, err = p.startReload(done) }) {
+		return ErrNotRunning
+	}
+	if err != nil {
+		return err
+	}
+	select {
+	case err = <-done:
+		return err
+	case <-ctx.Done():
+	}
+	p.do(func() {
+		if p.rollout == ro {
+			p.abortRollout(ctx.Err())
+		}
+	})
+	select {
+	case err = <-done:
+		return err
+	case <-p.done:
+		return ErrNotRunning
+	}
+}
+
+// startReload begins a reload of every slot (supervisor goroutine).
+func (p *Primary) startReload(done chan error) (*rollout, error) {
+	if p.stopping {
+		return nil, ErrNotRunning
+	}
+	if ro := p.rollout; ro != nil {
+		if !ro.recycle {
+			return nil, ErrReloading
+		}
+		p.abortRollout(fmt.Errorf("a reload replaces it"))
+	}
+	p.gen++
+	ro := &rollout{gen: p.gen, settings: p.currentSettings(), target: len(p.slots),
+		surge: max(p.cfg.MaxSurge, 0), unready: p.cfg.MaxUnready, done: done,
+		old: make(map[int]*slotInfo), fresh: make(map[int]bool)}
+	var slots []int
+	for slot, info := range p.slots {
+		ro.old[slot] = info
+		slots = append(slots, slot)
+	}
+	slices.Sort(slots)
+	for _, slot := range slots {
+		ro.queue = append(ro.queue, p.slots[slot])
+	}
+	p.log.Info("cluster: reload", "generation", ro.gen, "workers", ro.target)
+	p.emit(Event{Type: EventReload, Generation: ro.gen})
+	p.rollout = ro
+	p.stepRollout()
+	return ro, nil
+}
+
+// onSIGHUP starts a reload, or queues one more if one is running.
+func (p *Primary) onSIGHUP() {
+	if p.rollout != nil && !p.rollout.recycle {
+		p.again = true
+		p.log.Info("cluster: SIGHUP during a reload: another reload follows it")
+		return
+	}
+	if _, err := p.startReload(nil); err != nil {
+		p.log.Error("cluster: reload on SIGHUP", "err", err)
+	}
+}
+
+// Scale, Reload and recycling share one rule: while a rollout runs, the
+// set of slots belongs to it.
+func (p *Primary) rolloutBusy() error {
+	if p.rollout != nil && !p.rollout.recycle {
+		return ErrReloading
+	}
+	return nil
+}

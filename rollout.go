@@ -1,0 +1,248 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// rollout replaces a set of worker slots with new ones while keeping
+// enough of them ready: the engine behind Reload and recycling. It is owned
+// by the supervisor goroutine, which steps it whenever a worker becomes
+// ready or exits.
+type rollout struct {
+	gen      int
+	settings Settings // for the new workers; the old slot's own when recycling
+	recycle  bool     // one worker over MaxRSS or MaxAge, in its own generation
+
+	old     map[int]*slotInfo // old slots not retired yet
+	queue   []*slotInfo       // old slots whose replacement has not started, in order
+	retired []*slotInfo       // old slots retired so far (to refill on abort)
+	fresh   map[int]bool      // slots started by this rollout
+	leaving []*Worker         // old workers told to drain
+
+	target, surge, unready int
+	done                   chan error // gets the result; nil for SIGHUP
+}
+
+// stepRollout starts replacements and retires old workers as far as the
+// surge and unready limits allow, and finishes the rollout when nothing is
+// left to do.
+func (p *Primary) stepRollout() {
+	ro := p.rollout
+	if ro == nil {
+		return
+	}
+	for slot := range ro.fresh { // stopped from outside (Disconnect)
+		if p.slots[slot] == nil {
+			delete(ro.fresh, slot)
+		}
+	}
+	for slot := range ro.old {
+		if p.slots[slot] == nil {
+			delete(ro.old, slot)
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for len(ro.queue) > 0 && len(ro.old)+len(ro.fresh) < ro.target+ro.surge {
+			old := ro.queue[0]
+			ro.queue = ro.queue[1:]
+			if err := p.startFresh(ro, old); err != nil {
+				p.abortRollout(err)
+				return
+			}
+			changed = true
+		}
+		ready := p.readySlots(ro.fresh)
+		for slot := range ro.old {
+			if p.slotReady(slot) {
+				ready++
+			}
+		}
+		for _, slot := range p.retireOrder(ro.old) {
+			r := p.slotReady(slot)
+			if r && ready-1 < ro.target-ro.unready {
+				break // the rest are ready too: none can go yet
+			}
+			if r {
+				ready--
+			}
+			p.retire(ro, slot)
+			changed = true
+		}
+	}
+	if len(ro.queue) > 0 || len(ro.old) > 0 || p.readySlots(ro.fresh) < len(ro.fresh) {
+		return
+	}
+	for _, w := range ro.leaving {
+		if !w.IsDead() {
+			return
+		}
+	}
+	p.finishRollout(nil)
+}
+
+// startFresh starts the replacement of one old slot.
+func (p *Primary) startFresh(ro *rollout, old *slotInfo) error {
+	s := ro.settings
+	if ro.recycle {
+		s = old.settings
+	}
+	slot := p.newSlot(ro.gen, s, old.env)
+	w, err := p.spawn(s, old.env, slot, 0)
+	if err != nil {
+		delete(p.slots, slot)
+		return err
+	}
+	ro.fresh[slot] = true
+	if p.cfg.ReadyTimeout == 0 { // with it set, readyTimeout kills the worker
+		time.AfterFunc(DefaultReloadReadyTimeout, func() {
+			p.do(func() {
+				if p.rollout == ro && !w.IsReady() && !w.IsDead() {
+					p.abortRollout(fmt.Errorf("%w: worker %d, after %v", ErrNotReady, w.id, DefaultReloadReadyTimeout))
+				}
+			})
+		})
+	}
+	return nil
+}
+
+// retire drops an old slot and drains its worker, if it has one.
+func (p *Primary) retire(ro *rollout, slot int) {
+	ro.retired = append(ro.retired, ro.old[slot])
+	delete(ro.old, slot)
+	delete(p.slots, slot)
+	delete(p.deaths, slot)
+	if w := p.slotWorker(slot); w != nil {
+		ro.leaving = append(ro.leaving, w)
+		go w.Disconnect(context.Background())
+	}
+}
+
+// retireOrder lists slots with the ones that have no ready worker first.
+func (p *Primary) retireOrder(slots map[int]*slotInfo) []int {
+	var order []int
+	for slot := range slots {
+		order = append(order, slot)
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		ra, rb := p.slotReady(a), p.slotReady(b)
+		if ra != rb {
+			if ra {
+				return 1
+			}
+			return -1
+		}
+		return a - b
+	})
+	return order
+}
+
+// slotWorker returns the live worker of a slot that is not being stopped.
+func (p *Primary) slotWorker(slot int) *Worker {
+	for _, w := range p.table {
+		if w.slot == slot && !w.IsDead() && !w.ExitedAfterDisconnect() {
+			return w
+		}
+	}
+	return nil
+}
+
+func (p *Primary) slotReady(slot int) bool {
+	w := p.slotWorker(slot)
+	return w != nil && w.IsReady()
+}
+
+func (p *Primary) readySlots(slots map[int]bool) int {
+	n := 0
+	for slot := range slots {
+		if p.slotReady(slot) {
+			n++
+		}
+	}
+	return n
+}
+
+// rolloutExit is told of every worker exit; a new worker that dies before
+// it is ready aborts the rollout.
+func (p *Primary) rolloutExit(w *Worker, code int) {
+	ro := p.rollout
+	if ro == nil {
+		return
+	}
+	if ro.fresh[w.slot] && !w.IsReady() && !w.ExitedAfterDisconnect() {
+		p.abortRollout(fmt.Errorf("new worker %d exited (code %d) before it was ready", w.id, code))
+		return
+	}
+	p.stepRollout()
+}
+
+// abortRollout stops the new workers that are not ready, keeps the rest,
+// brings the count back to the target with the old settings, and ends the
+// rollout with an error wrapping ErrReloadAborted and why.
+func (p *Primary) abortRollout(why error) {
+	ro := p.rollout
+	kept := 0
+	for slot := range ro.fresh {
+		if p.slotReady(slot) {
+			kept++
+			continue
+		}
+		delete(p.slots, slot)
+		delete(p.deaths, slot)
+		if w := p.slotWorker(slot); w != nil {
+			go w.Disconnect(context.Background())
+		}
+	}
+	for _, slot := range p.retireOrder(ro.old) {
+		if len(ro.old)+kept <= ro.target {
+			break
+		}
+		p.retire(ro, slot)
+	}
+	for i := 0; len(ro.old)+kept < ro.target && i < len(ro.retired); i++ {
+		info := ro.retired[i]
+		slot := p.newSlot(info.gen, info.settings, info.env)
+		if _, err := p.spawn(info.settings, info.env, slot, 0); err != nil {
+			p.restartLater(info.settings, info.env, slot, 0)
+		}
+		kept++
+	}
+	err := fmt.Errorf("%w: generation %d: %w", ErrReloadAborted, ro.gen, why)
+	p.log.Error("cluster: reload aborted; the old workers keep serving", "err", err)
+	p.finishRollout(err)
+}
+
+// finishRollout ends the rollout and reports its result.
+func (p *Primary) finishRollout(err error) {
+	ro := p.rollout
+	p.rollout = nil
+	if ro.recycle {
+		if err != nil {
+			p.recycleHold = time.Now().Add(recycleBackoff)
+		}
+	} else {
+		if err == nil {
+			p.log.Info("cluster: reload done", "generation", ro.gen)
+		}
+		p.emit(Event{Type: EventReloadDone, Generation: ro.gen, Err: err})
+	}
+	if ro.done != nil {
+		ro.done <- err
+	}
+	if p.again && !p.stopping {
+		p.again = false
+		p.onSIGHUP()
+	}
+}
+
+// stopRollout ends a rollout because the cluster stops.
+func (p *Primary) stopRollout() {
+	if p.rollout != nil {
+		p.again = false
+		p.finishRollout(errors.Join(ErrReloadAborted, ErrNotRunning))
+	}
+}
