@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gocluster/cluster"
+	"github.com/gocluster/cluster/internal/clustertest"
 )
 
 // TestReloadUnderLoadFailsNoRequest: 16 keep-alive clients that never retry
@@ -26,7 +27,7 @@ func TestReloadUnderLoadFailsNoRequest(t *testing.T) {
 	var gen atomic.Int64
 	gen.Store(1)
 	var stale, checked atomic.Int64
-	load := startHTTPLoad(t, addr, 16, 60*time.Second, gen.Load, func(want int64, body string) {
+	load := clustertest.StartHTTPLoad(t, addr, 16, 60*time.Second, gen.Load, func(want int64, body string) {
 		var id, got int64
 		if _, err := fmt.Sscanf(body, "worker %d gen %d", &id, &got); err != nil || got < want {
 			stale.Add(1)
@@ -36,13 +37,13 @@ func TestReloadUnderLoadFailsNoRequest(t *testing.T) {
 	})
 	time.Sleep(200 * time.Millisecond)
 	for i := 2; i <= 6; i++ {
-		before := load.total.Load()
+		before := load.Total.Load()
 		start := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		err := tc.p.Reload(ctx)
 		cancel()
 		if err != nil {
-			load.finish("")
+			load.Finish("")
 			t.Fatalf("reload %d: %v", i-1, err)
 		}
 		gen.Store(int64(i))
@@ -51,10 +52,10 @@ func TestReloadUnderLoadFailsNoRequest(t *testing.T) {
 				t.Errorf("after reload %d, worker %d is of generation %d", i-1, w.ID(), w.Generation())
 			}
 		}
-		t.Logf("reload %d took %v, %d requests meanwhile", i-1, time.Since(start).Round(time.Millisecond), load.total.Load()-before)
+		t.Logf("reload %d took %v, %d requests meanwhile", i-1, time.Since(start).Round(time.Millisecond), load.Total.Load()-before)
 		time.Sleep(150 * time.Millisecond)
 	}
-	n := load.finish("during the reloads")
+	n := load.Finish("during the reloads")
 	if stale.Load() != 0 {
 		t.Fatalf("%d of %d answers came from an older generation than the reload that had returned", stale.Load(), checked.Load())
 	}

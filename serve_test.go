@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gocluster/cluster"
+	"github.com/gocluster/cluster/internal/clustertest"
 )
 
 // httpServeWorker answers "worker ID" over HTTP with cluster.Serve.
@@ -45,7 +46,7 @@ func TestDrainUnderLoadFailsNoRequest(t *testing.T) {
 	var mu sync.Mutex
 	var afterDrain []string
 	var drained atomic.Bool
-	load := startHTTPLoad(t, addr, 16, 20*time.Second, func() int64 {
+	load := clustertest.StartHTTPLoad(t, addr, 16, 20*time.Second, func() int64 {
 		if drained.Load() {
 			return 1
 		}
@@ -63,7 +64,7 @@ func TestDrainUnderLoadFailsNoRequest(t *testing.T) {
 	}
 	drained.Store(true)
 	time.Sleep(300 * time.Millisecond)
-	total := load.finish("during the drain")
+	total := load.Finish("during the drain")
 	if len(afterDrain) == 0 {
 		t.Fatal("no request completed after the drain")
 	}

@@ -4,7 +4,8 @@
 //
 //	go run ./examples/hello                         # :8000, one worker per CPU
 //	go run ./examples/hello -n 4 -addr 127.0.0.1:9000 -policy shared
-//	curl localhost:8000/                            # "hello from worker 2 (pid 1234)"
+//	curl localhost:8000/          # "hello from worker 2 (pid 1234, generation 1)"
+//	kill -HUP <primary pid>       # rolling reload: generation 2, no request lost
 package main
 
 import (
@@ -56,7 +57,7 @@ func primary(n int, policy string) error {
 		}
 	}()
 	log.Printf("primary %d: starting workers", os.Getpid())
-	return p.Run(context.Background()) // until SIGINT or SIGTERM
+	return p.Run(context.Background()) // until SIGINT or SIGTERM; SIGHUP reloads
 }
 
 func worker(addr string) error {
@@ -66,7 +67,7 @@ func worker(addr string) error {
 	}
 	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(
 		func(w http.ResponseWriter, r *http.Request) {
-			fmt.Fprintf(w, "hello from worker %d (pid %d)\n", cluster.ID(), os.Getpid())
+			fmt.Fprintf(w, "hello from worker %d (pid %d, generation %d)\n", cluster.ID(), os.Getpid(), cluster.Generation())
 		})}
 	cluster.Ready()
 	return cluster.Serve(srv, ln) // until told to drain; drains without failing a request

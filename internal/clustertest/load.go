@@ -1,6 +1,6 @@
-//go:build unix
-
-package cluster_test
+// Package clustertest holds what the project's tests share: a load of
+// HTTP clients that never retry.
+package clustertest
 
 import (
 	"io"
@@ -12,23 +12,24 @@ import (
 	"time"
 )
 
-// httpLoad keeps requests going from keep-alive clients that never retry:
+// HTTPLoad keeps requests going from keep-alive clients that never retry:
 // each request is a POST whose body cannot be replayed, so the transport
 // does not retry it and every failure is counted.
-type httpLoad struct {
-	t        *testing.T
-	tr       *http.Transport
-	stop     chan struct{}
-	wg       sync.WaitGroup
-	total    atomic.Int64
+type HTTPLoad struct {
+	t    *testing.T
+	tr   *http.Transport
+	stop chan struct{}
+	wg   sync.WaitGroup
+	// Total counts the requests made so far.
+	Total    atomic.Int64
 	failures atomic.Int64
 }
 
-// startHTTPLoad starts clients goroutines sending to addr until finish, for
+// StartHTTPLoad starts clients goroutines sending to addr until finish, for
 // at most limit. tag is called before each request and check with its
 // result and the body of each successful answer.
-func startHTTPLoad(t *testing.T, addr string, clients int, limit time.Duration, tag func() int64, check func(tag int64, body string)) *httpLoad {
-	l := &httpLoad{t: t, stop: make(chan struct{}),
+func StartHTTPLoad(t *testing.T, addr string, clients int, limit time.Duration, tag func() int64, check func(tag int64, body string)) *HTTPLoad {
+	l := &HTTPLoad{t: t, stop: make(chan struct{}),
 		tr: &http.Transport{MaxIdleConnsPerHost: clients, DisableCompression: true}}
 	client := &http.Client{Transport: l.tr, Timeout: 10 * time.Second}
 	deadline := time.Now().Add(limit)
@@ -45,7 +46,7 @@ func startHTTPLoad(t *testing.T, addr string, clients int, limit time.Duration, 
 				req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/", io.NopCloser(strings.NewReader("x")))
 				tg := tag()
 				resp, err := client.Do(req)
-				l.total.Add(1)
+				l.Total.Add(1)
 				if err != nil {
 					l.failures.Add(1)
 					t.Logf("request failed: %v", err)
@@ -65,14 +66,14 @@ func startHTTPLoad(t *testing.T, addr string, clients int, limit time.Duration, 
 	return l
 }
 
-// finish stops the clients and fails the test if any request failed; it
+// Finish stops the clients and fails the test if any request failed; it
 // returns how many were made.
-func (l *httpLoad) finish(what string) int64 {
+func (l *HTTPLoad) Finish(what string) int64 {
 	close(l.stop)
 	l.wg.Wait()
 	l.tr.CloseIdleConnections()
 	if n := l.failures.Load(); n != 0 {
-		l.t.Fatalf("%d of %d requests failed %s", n, l.total.Load(), what)
+		l.t.Fatalf("%d of %d requests failed %s", n, l.Total.Load(), what)
 	}
-	return l.total.Load()
+	return l.Total.Load()
 }
