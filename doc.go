@@ -39,7 +39,12 @@
 // worker slot has a restart budget over a sliding window (Config.MaxRestarts,
 // Config.RestartWindow): past it, EventCrashLoop, and either slow retries or
 // (Config.StopOnCrashLoop) Run ends with ErrCrashLoop. Primary.Scale changes
-// the number of workers. Stopping is graceful: the worker's Shutdown channel
+// the number of workers. Primary.Reload (and SIGHUP) replaces every worker
+// with a new generation a few at a time (Config.MaxSurge, Config.MaxUnready),
+// draining an old worker only once a new one is ready in its place; a new
+// generation that does not become ready aborts the reload and the old
+// workers keep serving. Config.MaxRSS and Config.MaxAge recycle workers the
+// same way, one at a time. Stopping is graceful: the worker's Shutdown channel
 // closes, then after Config.DrainTimeout it gets SIGTERM, then after
 // Config.KillTimeout SIGKILL. A worker that never looked at Shutdown exits on
 // the notice; Serve drains an http.Server without failing a request.
