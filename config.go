@@ -20,8 +20,9 @@ const (
 	DefaultKillTimeout = 5 * time.Second
 	// DefaultMaxMessageSize is the largest message accepted from a peer.
 	DefaultMaxMessageSize = wire.DefaultMaxFrame
-	// DefaultRestartDelay is the first delay before a crashed worker is
-	// replaced; it doubles with each crash in a row, up to DefaultMaxRestartDelay.
+	// DefaultRestartDelay is the delay before a worker that crashed twice
+	// in a row is replaced (the first replacement starts at once); it
+	// doubles with each further crash in a row, up to DefaultMaxRestartDelay.
 	DefaultRestartDelay = 100 * time.Millisecond
 	// DefaultPrimaryProcs is the primary's GOMAXPROCS while Run runs (see
 	// Config.PrimaryProcs).
@@ -121,8 +122,9 @@ type Config struct {
 	MaxAge time.Duration
 
 	// RestartDelay and MaxRestartDelay bound the exponential back-off before
-	// a crashed worker is replaced; 0 means the defaults. Workers that exit
-	// after Disconnect or Kill are not replaced.
+	// a crashed worker is replaced, from its second crash in a row on (the
+	// first replacement starts at once); 0 means the defaults. Workers that
+	// exit after Disconnect or Kill are not replaced.
 	RestartDelay    time.Duration
 	MaxRestartDelay time.Duration
 

@@ -34,9 +34,10 @@
 // primary signals workers only through their *os.Process (a pidfd on Linux),
 // never by pid number.
 //
-// A worker that dies without being told to is replaced after an exponential
-// back-off with jitter (Config.RestartDelay, Config.MaxRestartDelay). Each
-// worker slot has a restart budget over a sliding window (Config.MaxRestarts,
+// A worker that dies without being told to is replaced at once, and after an
+// exponential back-off with jitter from its second crash in a row
+// (Config.RestartDelay, Config.MaxRestartDelay). Each worker slot has a
+// restart budget over a sliding window (Config.MaxRestarts,
 // Config.RestartWindow): past it, EventCrashLoop, and either slow retries or
 // (Config.StopOnCrashLoop) Run ends with ErrCrashLoop. Primary.Scale changes
 // the number of workers. Primary.Reload (and SIGHUP) replaces every worker

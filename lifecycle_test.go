@@ -99,10 +99,11 @@ func TestCrashLoopBacksOff(t *testing.T) {
 		}
 		return len(forks) >= 5
 	})
-	// The k-th replacement waits RestartDelay*2^k, less at most 20% jitter,
-	// after the crash (which comes after the fork).
-	for k := 0; k+1 < len(forks); k++ {
-		gap, min := forks[k+1].Sub(forks[k]), base<<k*4/5
+	// The first replacement starts at once; the k-th after it waits
+	// RestartDelay*2^(k-1), less at most 20% jitter, after the crash (which
+	// comes after the fork).
+	for k := 1; k+1 < len(forks); k++ {
+		gap, min := forks[k+1].Sub(forks[k]), base<<(k-1)*4/5
 		if gap < min {
 			t.Errorf("fork %d came %v after fork %d, want at least %v", k+2, gap, k+1, min)
 		}

@@ -63,10 +63,19 @@ func (p *Primary) crashLoop(w *Worker) bool {
 	return true
 }
 
-// restartLater replaces a crashed worker after a capped exponential
-// back-off with jitter, with the settings and env it was forked with.
+// restartLater replaces a crashed worker with the settings and env it was
+// forked with: at once after the first crash of a series (a worker killed
+// by the OOM killer or kill -9 comes back as fast as a process can start),
+// then after a capped exponential back-off with jitter.
 func (p *Primary) restartLater(s Settings, env []string, slot, streak int) {
-	d := p.cfg.RestartDelay << min(streak, 20)
+	if streak == 0 {
+		p.log.Warn("cluster: replacing a crashed worker")
+		if _, err := p.spawn(s, env, slot, 1); err != nil {
+			p.restartLater(s, env, slot, 1)
+		}
+		return
+	}
+	d := p.cfg.RestartDelay << min(streak-1, 20)
 	if d > p.cfg.MaxRestartDelay || d <= 0 {
 		d = p.cfg.MaxRestartDelay
 	}
