@@ -51,6 +51,17 @@ var (
 	// up (a new worker failed to become ready, its context ended, or the
 	// cluster stopped); the old workers that were not replaced keep serving.
 	ErrReloadAborted = errors.New("cluster: reload aborted")
+	// ErrExists is wrapped by the error of KV.Create when the key exists.
+	ErrExists = errors.New("cluster: key exists")
+	// ErrConflict is wrapped by the error of KV.Update when the key's
+	// revision is not the one given (or the key is absent): another write
+	// came first.
+	ErrConflict = errors.New("cluster: revision conflict")
+	// ErrNotFound is returned by Map.Get for an absent key.
+	ErrNotFound = errors.New("cluster: key not found")
+	// ErrInvalidKV is wrapped by the error of a write with an empty key, a
+	// key over MaxKeySize, a value over MaxValueSize or a negative TTL.
+	ErrInvalidKV = errors.New("cluster: invalid key or value")
 	// ErrInvalidConfig is wrapped by every error New returns for a bad Config.
 	ErrInvalidConfig = errors.New("cluster: invalid config")
 )

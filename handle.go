@@ -18,6 +18,7 @@ type Worker struct {
 	id       int
 	slot     int // stable across restarts: a replacement takes its predecessor's
 	gen      int // generation: 1, then one more for each reload
+	owner    uint64 // its id in the shared state (keys it owns, loads it leads)
 	started  time.Time
 	p        *Primary
 	proc     *os.Process
@@ -32,6 +33,7 @@ type Worker struct {
 	exited     chan struct{}
 	readerDone chan struct{} // the primary's reader of its channel ended
 	conns      atomic.Int64  // open connections handed off to it (RoundRobin)
+	subscribed atomic.Bool   // it receives the shared state
 
 	disconnected bool // EventDisconnect emitted; owned by the supervisor goroutine
 }

@@ -170,6 +170,10 @@ func answer(m *cluster.Message, last string) {
 		}
 		reply("clean")
 	default:
+		if out, ok := answerKV(cmd, arg); ok {
+			reply(out)
+			return
+		}
 		m.ReplyError(fmt.Errorf("unknown command %q", cmd))
 	}
 }

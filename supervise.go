@@ -64,7 +64,7 @@ func (p *Primary) spawn(s Settings, env []string, slot, streak int) (*Worker, er
 		ep.close(err)
 		return nil, p.forkFailed(id, fmt.Errorf("cluster: fork worker %d (%s): %w", id, exe, err))
 	}
-	w := &Worker{id: id, slot: slot, gen: gen, started: time.Now(), p: p, proc: cmd.Process, ep: ep,
+	w := &Worker{id: id, slot: slot, gen: gen, owner: ownerSeq.Add(1), started: time.Now(), p: p, proc: cmd.Process, ep: ep,
 		settings: s, env: env, exited: make(chan struct{}), readerDone: make(chan struct{})}
 	p.table[id] = w
 	p.publishWorkers()
@@ -148,6 +148,11 @@ func (p *Primary) readWorker(w *Worker) error {
 			p.mail.put(&Message{Data: clone(f.Payload), From: w.id, Worker: w, File: firstFile(f.Files), id: f.ID, ep: w.ep})
 		case wire.TypeRep, wire.TypeRepErr:
 			w.ep.deliver(f)
+			continue
+		case wire.TypeState:
+			if err := p.handleState(w, f); err != nil {
+				return fmt.Errorf("cluster: worker %d: %w", w.id, err)
+			}
 			continue
 		case wire.TypeCtl:
 			switch {
@@ -272,6 +277,7 @@ func (p *Primary) onExit(w *Worker, st *os.ProcessState, streak int, lived time.
 	delete(p.table, w.id)
 	p.publishWorkers()
 	p.forgetWorker(w)
+	p.forgetStateOf(w)
 	p.emit(Event{Type: EventExit, Worker: w, ExitCode: st.ExitCode(), Signal: exitSignal(st)})
 	defer p.rolloutExit(w, st.ExitCode())
 	if w.ExitedAfterDisconnect() || p.stopping {

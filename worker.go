@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gocluster/cluster/internal/state"
 	"github.com/gocluster/cluster/internal/wire"
 )
 
@@ -40,6 +41,7 @@ type workerLink struct {
 	mail     *mailbox
 	handoff  handoffs
 	readyOne sync.Once
+	kv       kvReplica
 
 	shutdownOnce    sync.Once
 	shutdown        chan struct{}
@@ -66,6 +68,7 @@ func newWorkerLink() *workerLink {
 		ep:       newEndpoint(wire.NewConn(rw, role.max), role.max),
 		mail:     newMailbox(slog.Default()),
 		shutdown: make(chan struct{}),
+		kv:       kvReplica{rep: state.NewReplica()},
 	}
 	return w
 }
@@ -102,6 +105,10 @@ func (w *workerLink) readFrames() error {
 			w.mail.put(&Message{Data: clone(f.Payload), From: int(f.Peer), File: firstFile(f.Files), id: f.ID, ep: w.ep})
 		case wire.TypeRep, wire.TypeRepErr:
 			w.ep.deliver(f)
+		case wire.TypeDelta:
+			if err := w.kv.applyDelta(f.Payload); err != nil {
+				return err
+			}
 		case wire.TypeCtl:
 			switch {
 			case len(f.Payload) == 1 && f.Payload[0] == ctlShutdown:

@@ -4,6 +4,9 @@
 //	go run ./bench                 # every section
 //	go run ./bench ipc             # IPC: gocluster vs Node's cluster
 //	go run ./bench http            # HTTP with wrk: each policy, single Go, Node cluster
+//	go run ./bench recovery        # kill -9 of a worker until its replacement serves, vs gunicorn
+//	go run ./bench reload          # failed requests over rolling reloads under wrk, vs gunicorn
+//	go run ./bench state           # shared state vs Node's globalVal pattern and uWSGI's cache
 //	RUNS=5 go run ./bench ipc      # more runs (default 3; medians are printed)
 //
 // The same binary is the primary and, re-executed by gocluster, the workers.
@@ -20,8 +23,9 @@ func main() {
 		benchWorker()
 		return
 	}
-	sections := map[string]func(runs int) error{"ipc": benchIPC, "http": benchHTTP}
-	order := []string{"ipc", "http"}
+	sections := map[string]func(runs int) error{"ipc": benchIPC, "http": benchHTTP,
+		"recovery": benchRecovery, "reload": benchReload, "state": benchState}
+	order := []string{"ipc", "http", "recovery", "reload", "state"}
 	runs := 3
 	if v, err := strconv.Atoi(os.Getenv("RUNS")); err == nil && v > 0 {
 		runs = v

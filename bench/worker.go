@@ -26,6 +26,10 @@ func benchWorker() {
 		httpWorker()
 		return
 	}
+	if os.Getenv(envBenchMode) == "state" {
+		stateWorker()
+		return
+	}
 	ipcWorker()
 }
 

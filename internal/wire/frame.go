@@ -68,7 +68,9 @@ const (
 	TypeRep    Type = 4 // reply to a request
 	TypeRepErr Type = 5 // error reply: the payload is the error text
 	TypeCtl    Type = 6 // control: the first payload byte is the command
-	typeEnd    Type = 7
+	TypeState  Type = 7 // shared state: a worker's request (first byte: the operation), answered by Rep
+	TypeDelta  Type = 8 // shared state: the primary's snapshot or change, in revision order
+	typeEnd    Type = 9
 )
 
 // String returns the frame type's name.
@@ -86,6 +88,10 @@ func (t Type) String() string {
 		return "reperr"
 	case TypeCtl:
 		return "ctl"
+	case TypeState:
+		return "state"
+	case TypeDelta:
+		return "delta"
 	}
 	return fmt.Sprintf("type(%d)", uint8(t))
 }

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gocluster/cluster"
+)
+
+const (
+	stateVisSamples = 2000 // visibility samples per run
+	stateSeconds    = 2    // writes/s: both workers this long
+	stateWriters    = 32   // goroutines writing in each worker
+)
+
+var stateSizes = []int{10, 1000, 10000, 100000}
+
+// benchState runs the shared-state figures: gocluster's store, the seed's
+// globalVal pattern in Node, and uWSGI's cache, each with 2 workers.
+func benchState(runs int) error {
+	type peer struct {
+		name string
+		run  func(ctx context.Context, keys int) (stateFigures, error)
+	}
+	peers := []peer{{"gocluster", goState}, {"Node globalVal", runNodeState}, {"uWSGI cache2", runUWSGIState}}
+	for _, keys := range stateSizes {
+		results := make([][]stateFigures, len(peers))
+		for r := 0; r < runs; r++ {
+			for i, p := range peers {
+				fmt.Fprintf(os.Stderr, "state: %d keys, %s, run %d/%d\n", keys, p.name, r+1, runs)
+				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+				f, err := p.run(ctx, keys)
+				cancel()
+				if err != nil {
+					if i == 0 {
+						return err
+					}
+					fmt.Fprintf(os.Stderr, "state: %s skipped: %v\n", p.name, err)
+					continue
+				}
+				results[i] = append(results[i], f)
+			}
+		}
+		names := make([]string, len(peers))
+		for i, p := range peers {
+			names[i] = p.name
+		}
+		printState(keys, runs, names, results)
+	}
+	fmt.Println("\nGoals: visibility p50 <= 50 us and p99 <= 200 us at every size; >= 500k writes/s from 2 writers at 10k keys; Get <= 50 ns at 100k keys.")
+	fmt.Println("Memory: gocluster and Node, heap each worker holds for the data; uWSGI, the one shared cache segment.")
+	return nil
+}
+
+// goState measures gocluster's shared state at one size.
+func goState(ctx context.Context, keys int) (stateFigures, error) {
+	kv := cluster.Store()
+	for i := range keys { // ascending sizes: the store never holds more
+		if _, err := kv.Put(stateKey(i), stateValue); err != nil {
+			return stateFigures{}, err
+		}
+	}
+	p, _, stop, err := runCluster(cluster.Config{Workers: 2, Settings: cluster.Settings{Env: []string{envBenchMode + "=state"}}})
+	if err != nil {
+		return stateFigures{}, err
+	}
+	defer stop()
+	ws := p.Workers()
+	ask := func(w *cluster.Worker, req string) (string, error) {
+		rep, err := w.Request(ctx, []byte(req))
+		return string(rep), err
+	}
+	f := stateFigures{Keys: keys}
+	for _, w := range ws {
+		m, err := ask(w, "mem")
+		if err != nil {
+			return f, err
+		}
+		n, _ := strconv.ParseInt(m, 10, 64)
+		f.MemBytes = append(f.MemBytes, n)
+	}
+	if _, err := ask(ws[1], "watch:"+strconv.Itoa(stateVisSamples)); err != nil {
+		return f, err
+	}
+	if _, err := ask(ws[0], "viswrite:"+strconv.Itoa(stateVisSamples)); err != nil {
+		return f, err
+	}
+	vis, err := ask(ws[1], "visresult")
+	if err != nil {
+		return f, err
+	}
+	var p50, p99 int64
+	fmt.Sscanf(vis, "%d %d %d", &p50, &p99, &f.VisSamples)
+	f.VisP50, f.VisP99 = time.Duration(p50), time.Duration(p99)
+	var wg sync.WaitGroup
+	outs := make([]string, len(ws))
+	errs := make([]error, len(ws))
+	for i, w := range ws {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i], errs[i] = ask(w, fmt.Sprintf("writes:%d:%d:%d", keys, stateSeconds, stateWriters))
+		}()
+	}
+	wg.Wait()
+	for i := range ws {
+		if errs[i] != nil {
+			return f, errs[i]
+		}
+		var count, ns int64
+		fmt.Sscanf(outs[i], "%d %d", &count, &ns)
+		if ns > 0 {
+			f.WritesPerSec += float64(count) / (float64(ns) / 1e9)
+		}
+	}
+	g, err := ask(ws[0], "get:"+strconv.Itoa(keys))
+	if err != nil {
+		return f, err
+	}
+	f.GetNs, _ = strconv.ParseFloat(g, 64)
+	return f, nil
+}
+
+// printState prints one size's table: medians over the runs of each peer.
+func printState(keys, runs int, names []string, results [][]stateFigures) {
+	fmt.Printf("\nShared state, %d keys, 2 workers (median of %d runs)\n\n", keys, runs)
+	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "figure\t%s\n", strings.Join(names, "\t"))
+	med := func(i int, get func(stateFigures) float64) float64 {
+		var v []float64
+		for _, f := range results[i] {
+			v = append(v, get(f))
+		}
+		return median(v)
+	}
+	line := func(label string, get func(stateFigures) float64, unit func(float64) string) {
+		cells := []string{label}
+		for i := range names {
+			if len(results[i]) == 0 {
+				cells = append(cells, "-")
+				continue
+			}
+			cells = append(cells, unit(med(i, get)))
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	us := func(v float64) string { return num(v/1e3) + " us" }
+	line("set -> other worker sees, p50", func(f stateFigures) float64 { return float64(f.VisP50) }, us)
+	line("set -> other worker sees, p99", func(f stateFigures) float64 { return float64(f.VisP99) }, us)
+	line("writes/s, 2 workers at once", func(f stateFigures) float64 { return f.WritesPerSec }, num)
+	line("Get", func(f stateFigures) float64 { return f.GetNs }, func(v float64) string { return num(v) + " ns" })
+	line("memory per process for the data", func(f stateFigures) float64 {
+		if len(f.MemBytes) == 0 {
+			return 0
+		}
+		return float64(f.MemBytes[0])
+	}, func(v float64) string { return num(v/1024) + " KiB" })
+	tw.Flush()
+	fmt.Printf("ratios, gocluster vs %s: ", strings.Join(names[1:], ", "))
+	for i := 1; i < len(names); i++ {
+		if len(results[i]) == 0 || len(results[0]) == 0 {
+			continue
+		}
+		vis := med(i, func(f stateFigures) float64 { return float64(f.VisP50) }) / med(0, func(f stateFigures) float64 { return float64(f.VisP50) })
+		wps := med(0, func(f stateFigures) float64 { return f.WritesPerSec }) / med(i, func(f stateFigures) float64 { return f.WritesPerSec })
+		get := med(i, func(f stateFigures) float64 { return f.GetNs }) / med(0, func(f stateFigures) float64 { return f.GetNs })
+		fmt.Printf("[%s: visibility p50 %.1fx, writes/s %.2fx, Get %.1fx] ", names[i], vis, wps, get)
+	}
+	fmt.Println("(>1: gocluster better)")
+}

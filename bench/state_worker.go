@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gocluster/cluster"
+)
+
+// stateKey is the name of the i-th key of the shared-state figures (the
+// peers use the same names).
+func stateKey(i int) string { return fmt.Sprintf("key%07d", i) }
+
+// stateValue is a 60-byte value.
+var stateValue = []byte(strings.Repeat("v", 60))
+
+// stateWorker holds the replica and answers the bench's commands:
+//
+//	mem             bytes of heap the replica added
+//	get:K           ns per Get of random keys among K
+//	watch:N         start recording N visibility samples of key "vis"
+//	visresult       "p50 p99 n" in ns, once N samples are in (or 10 s)
+//	viswrite:N      write N time stamps to "vis", 0.5-1 ms apart
+//	writes:K:S:G    G goroutines Put random keys among K for S seconds: "count ns"
+func stateWorker() {
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	kv := cluster.Store() // the snapshot is in when it returns
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	mem := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	var vis struct {
+		sync.Mutex
+		samples []int64
+		want    int
+		full    chan struct{}
+	}
+	cluster.Handle(func(m *cluster.Message) {
+		cmd, arg, _ := strings.Cut(string(m.Data), ":")
+		switch cmd {
+		case "mem":
+			m.Reply([]byte(strconv.FormatInt(mem, 10)))
+		case "get":
+			k, _ := strconv.Atoi(arg)
+			go func() { m.Reply([]byte(fmt.Sprintf("%.2f", getNs(kv, k)))) }()
+		case "watch":
+			n, _ := strconv.Atoi(arg)
+			vis.Lock()
+			vis.samples, vis.want, vis.full = nil, n, make(chan struct{})
+			full := vis.full
+			vis.Unlock()
+			synced := make(chan struct{})
+			go watchVis(kv, n, synced, func(d int64) bool {
+				vis.Lock()
+				defer vis.Unlock()
+				vis.samples = append(vis.samples, d)
+				if len(vis.samples) == vis.want {
+					close(full)
+					return false
+				}
+				return true
+			})
+			go func() { <-synced; m.Reply([]byte("ok")) }()
+		case "visresult":
+			vis.Lock()
+			full := vis.full
+			vis.Unlock()
+			go func() {
+				select {
+				case <-full:
+				case <-time.After(10 * time.Second):
+				}
+				vis.Lock()
+				s := slices.Clone(vis.samples)
+				vis.Unlock()
+				slices.Sort(s)
+				if len(s) == 0 {
+					m.Reply([]byte("0 0 0"))
+					return
+				}
+				m.Reply([]byte(fmt.Sprintf("%d %d %d", s[len(s)/2], s[len(s)*99/100], len(s))))
+			}()
+		case "viswrite":
+			n, _ := strconv.Atoi(arg)
+			go func() {
+				for i := range n {
+					stamp := strconv.FormatInt(time.Now().UnixNano(), 10) + ":" + strconv.Itoa(i)
+					kv.Put("vis", []byte(stamp))
+					time.Sleep(500*time.Microsecond + rand.N(500*time.Microsecond))
+				}
+				m.Reply([]byte("done"))
+			}()
+		case "writes":
+			f := strings.Split(arg, ":")
+			k, _ := strconv.Atoi(f[0])
+			secs, _ := strconv.Atoi(f[1])
+			g, _ := strconv.Atoi(f[2])
+			go func() {
+				count, took := putLoad(kv, k, time.Duration(secs)*time.Second, g)
+				m.Reply([]byte(fmt.Sprintf("%d %d", count, took.Nanoseconds())))
+			}()
+		}
+	})
+	cluster.Ready()
+	<-cluster.Shutdown()
+}
+
+// watchVis records now - stamp for each change of "vis" until record says stop.
+func watchVis(kv *cluster.KV, n int, synced chan<- struct{}, record func(int64) bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	live := false // past the entries that existed when the watch began
+	for ev := range kv.Watch(ctx, "vis") {
+		if ev.Op == cluster.OpSynced {
+			live = true
+			close(synced)
+			continue
+		}
+		if ev.Op != cluster.OpPut || !live {
+			continue
+		}
+		now := time.Now().UnixNano()
+		s, _, _ := strings.Cut(string(ev.Value), ":")
+		stamp, err := strconv.ParseInt(s, 10, 64)
+		if err == nil && !record(now-stamp) {
+			return
+		}
+	}
+}
+
+// getNs times Get on random keys among k: the best of 3 loops of 200,000.
+func getNs(kv *cluster.KV, k int) float64 {
+	const reads = 200000
+	keys := make([]string, 4096)
+	for i := range keys {
+		keys[i] = stateKey(rand.N(k))
+	}
+	best := time.Duration(1 << 62)
+	hits := 0
+	for range 3 {
+		start := time.Now()
+		for i := range reads {
+			if _, ok := kv.Get(keys[i&4095]); ok {
+				hits++
+			}
+		}
+		best = min(best, time.Since(start))
+	}
+	if hits == 0 {
+		return -1
+	}
+	return float64(best.Nanoseconds()) / reads
+}
+
+// putLoad runs g goroutines that Put random existing keys for d.
+func putLoad(kv *cluster.KV, k int, d time.Duration, g int) (int64, time.Duration) {
+	var count atomic.Int64
+	start := time.Now()
+	deadline := start.Add(d)
+	var wg sync.WaitGroup
+	for range g {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; ; n++ {
+				if n%64 == 0 && time.Now().After(deadline) {
+					return
+				}
+				if _, err := kv.Put(stateKey(rand.N(k)), stateValue); err == nil {
+					count.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return count.Load(), time.Since(start)
+}

@@ -1,0 +1,110 @@
+package state
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestCodecRoundTrip(t *testing.T) {
+	writes := []Write{
+		{Kind: KindPut, Key: "k", Value: []byte("v")},
+		{Kind: KindCreate, Key: "k", TTL: time.Minute, Owner: 7},
+		{Kind: KindUpdate, Key: strings.Repeat("x", 300), Value: make([]byte, 1000), PrevRev: math.MaxUint64},
+		{Kind: KindDelete, Key: "d", PrevRev: 3},
+	}
+	for _, w := range writes {
+		got, err := DecodeWrite(AppendWrite([]byte("junk"), w)[4:])
+		if err != nil || !reflect.DeepEqual(got, w) {
+			t.Errorf("write %+v: %+v, %v", w, got, err)
+		}
+	}
+	events := []Event{
+		{Op: OpPut, Key: "k", Value: []byte("v"), Rev: 5, Created: 2, Expires: math.MaxInt64, Owner: 1},
+		{Op: OpPut, Key: "k", Rev: 1, Created: 1},
+		{Op: OpDelete, Key: "k", Rev: 9},
+		{Op: OpExpire, Key: "k", Rev: 10},
+	}
+	for _, ev := range events {
+		got, err := DecodeEvent(AppendEvent(nil, ev))
+		if err != nil || !reflect.DeepEqual(got, ev) {
+			t.Errorf("event %+v: %+v, %v", ev, got, err)
+		}
+	}
+	entries := []Entry{
+		{Key: "a", Value: []byte("1"), Rev: 3, Created: 1, Expires: 12345, Owner: 4},
+		{Key: "b", Rev: 7, Created: 7},
+	}
+	rev, got, err := DecodeSnapshot(AppendSnapshot(nil, 7, entries))
+	if err != nil || rev != 7 || !reflect.DeepEqual(got, entries) {
+		t.Errorf("snapshot: %d %+v, %v", rev, got, err)
+	}
+	rev, got, err = DecodeSnapshot(AppendSnapshot(nil, 0, nil))
+	if err != nil || rev != 0 || len(got) != 0 {
+		t.Errorf("empty snapshot: %d %+v, %v", rev, got, err)
+	}
+}
+
+func TestCodecMalformed(t *testing.T) {
+	put := AppendEvent(nil, Event{Op: OpPut, Key: "k", Value: []byte("v"), Rev: 2, Created: 1})
+	bad := map[string][]byte{
+		"empty":          {},
+		"unknown op":     {9, 1, 'k', 1},
+		"synced op":      {byte(OpSynced), 1, 'k', 1},
+		"empty key":      {byte(OpDelete), 0, 1},
+		"revision 0":     {byte(OpDelete), 1, 'k', 0},
+		"truncated":      put[:len(put)-1],
+		"trailing":       append(append([]byte{}, put...), 0),
+		"long length":    {byte(OpDelete), 0xff, 0xff, 0xff, 0xff, 0x0f, 'k'},
+		"overlong":       {byte(OpDelete), 0x81, 0x00, 'k', 1},
+		"overflow":       {byte(OpDelete), 1, 'k', 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+		"created 0":      AppendEvent(nil, Event{Op: OpPut, Key: "k", Rev: 2}),
+		"created > rev":  AppendEvent(nil, Event{Op: OpPut, Key: "k", Rev: 2, Created: 3}),
+		"negative dline": AppendEvent(nil, Event{Op: OpPut, Key: "k", Rev: 2, Created: 1, Expires: -1}),
+	}
+	for name, b := range bad {
+		if _, err := DecodeEvent(b); !errors.Is(err, ErrMalformed) || !strings.HasPrefix(err.Error(), "state: ") {
+			t.Errorf("event %s: %v", name, err)
+		}
+	}
+	badWrites := map[string][]byte{
+		"kind 0":       AppendWrite(nil, Write{Kind: 0, Key: "k"}),
+		"negative ttl": AppendWrite(nil, Write{Kind: KindPut, Key: "k", TTL: -time.Second}),
+		"truncated":    AppendWrite(nil, Write{Kind: KindPut, Key: "k"})[:3],
+	}
+	for name, b := range badWrites {
+		if _, err := DecodeWrite(b); !errors.Is(err, ErrMalformed) {
+			t.Errorf("write %s: %v", name, err)
+		}
+	}
+	badSnaps := map[string][]byte{
+		"huge count":   {5, 0xff, 0xff, 0xff, 0xff, 0x0f},
+		"rev above":    AppendSnapshot(nil, 2, []Entry{{Key: "k", Rev: 3, Created: 1}}),
+		"entry rev 0":  AppendSnapshot(nil, 2, []Entry{{Key: "k", Created: 1}}),
+		"empty key":    AppendSnapshot(nil, 2, []Entry{{Rev: 1, Created: 1}}),
+		"short entry":  {5, 1, 1, 'k', 0},
+		"trailing":     append(AppendSnapshot(nil, 1, nil), 0),
+		"count > data": {5, 2, 1, 'k', 0, 1, 1, 0, 0},
+	}
+	for name, b := range badSnaps {
+		if _, _, err := DecodeSnapshot(b); !errors.Is(err, ErrMalformed) {
+			t.Errorf("snapshot %s: %v", name, err)
+		}
+	}
+}
+
+func TestDecodeAliasing(t *testing.T) {
+	b := AppendEvent(nil, Event{Op: OpPut, Key: "key", Value: []byte("value"), Rev: 1, Created: 1})
+	ev, _ := DecodeEvent(b)
+	copy(b, bytes.Repeat([]byte{'X'}, len(b)))
+	if ev.Key != "key" {
+		t.Error("decoded key aliases the input")
+	}
+	if string(ev.Value) != "XXXXX" {
+		t.Error("decoded value does not alias the input (documented)")
+	}
+}

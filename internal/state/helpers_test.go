@@ -1,0 +1,178 @@
+package state
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// pipeSink plays the transport: it encodes what the store gives it into
+// frames, queued without blocking, and a goroutine decodes them and feeds a
+// replica, checking that revisions follow each other with no gap.
+type pipeSink struct {
+	t       testing.TB
+	rep     *Replica
+	mu      sync.Mutex
+	frames  [][]byte
+	kick    chan struct{}
+	stopped chan struct{}
+	quit    chan struct{}
+}
+
+func newPipeSink(t testing.TB) *pipeSink {
+	p := &pipeSink{
+		t:       t,
+		rep:     NewReplica(),
+		kick:    make(chan struct{}, 1),
+		stopped: make(chan struct{}),
+		quit:    make(chan struct{}),
+	}
+	go p.run()
+	return p
+}
+
+func (p *pipeSink) push(frame []byte) {
+	p.mu.Lock()
+	p.frames = append(p.frames, frame)
+	p.mu.Unlock()
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (p *pipeSink) Snapshot(rev uint64, entries []Entry) {
+	p.push(append([]byte{'S'}, AppendSnapshot(nil, rev, entries)...))
+}
+
+func (p *pipeSink) Event(ev Event) {
+	p.push(append([]byte{'E'}, AppendEvent(nil, ev)...))
+}
+
+func (p *pipeSink) run() {
+	defer close(p.stopped)
+	for {
+		p.mu.Lock()
+		frames := p.frames
+		p.frames = nil
+		p.mu.Unlock()
+		for _, f := range frames {
+			p.apply(f)
+		}
+		if len(frames) > 0 {
+			continue
+		}
+		select {
+		case <-p.kick:
+		case <-p.quit:
+			return
+		}
+	}
+}
+
+func (p *pipeSink) apply(f []byte) {
+	switch f[0] {
+	case 'S':
+		rev, entries, err := DecodeSnapshot(f[1:])
+		if err != nil {
+			p.t.Errorf("snapshot: %v", err)
+			return
+		}
+		p.rep.Load(rev, entries)
+		clear(f)
+	case 'E':
+		ev, err := DecodeEvent(f[1:])
+		if err != nil {
+			p.t.Errorf("event: %v", err)
+			return
+		}
+		if want := p.rep.Rev() + 1; ev.Rev != want {
+			p.t.Errorf("event at revision %d, want %d (gap or duplicate)", ev.Rev, want)
+		}
+		p.rep.Apply(ev)
+		clear(f) // the replica must have copied what it keeps
+	}
+}
+
+// waitRev waits until the replica has reached rev.
+func (p *pipeSink) waitRev(t testing.TB, rev uint64) {
+	t.Helper()
+	waitFor(t, func() bool { return p.rep.Rev() >= rev }, "replica at revision %d", rev)
+}
+
+func (p *pipeSink) close() {
+	close(p.quit)
+	<-p.stopped
+}
+
+// waitFor polls cond for up to 5 seconds.
+func waitFor(t testing.TB, cond func() bool, format string, args ...any) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for "+format, args...)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// entriesOf returns the entries of r sorted by key.
+func entriesOf(r *Replica) (uint64, []Entry) {
+	rev, es := r.Entries()
+	slices.SortFunc(es, func(a, b Entry) int { return strings.Compare(a.Key, b.Key) })
+	return rev, es
+}
+
+// sameContent fails t unless a and b hold the same entries at the same
+// revision.
+func sameContent(t testing.TB, name string, got, want *Replica) {
+	t.Helper()
+	grev, gs := entriesOf(got)
+	wrev, ws := entriesOf(want)
+	if grev != wrev {
+		t.Errorf("%s: revision %d, want %d", name, grev, wrev)
+	}
+	if len(gs) != len(ws) || got.Len() != want.Len() {
+		t.Errorf("%s: %d entries (Len %d), want %d (Len %d)", name, len(gs), got.Len(), len(ws), want.Len())
+		return
+	}
+	for i := range gs {
+		if !sameEntry(gs[i], ws[i]) {
+			t.Errorf("%s: entry %+v, want %+v", name, gs[i], ws[i])
+			return
+		}
+	}
+}
+
+func sameEntry(a, b Entry) bool {
+	return a.Key == b.Key && bytes.Equal(a.Value, b.Value) && a.Rev == b.Rev &&
+		a.Created == b.Created && a.Expires == b.Expires && a.Owner == b.Owner
+}
+
+// recv receives one watch event or fails after 5 seconds.
+func recv(t testing.TB, w *Watcher) WatchEvent {
+	t.Helper()
+	select {
+	case ev, ok := <-w.C():
+		if !ok {
+			t.Fatal("watcher closed")
+		}
+		return ev
+	case <-time.After(5 * time.Second):
+		t.Fatal("timed out waiting for a watch event")
+	}
+	return WatchEvent{}
+}
+
+func put(t testing.TB, s *Store, key, value string) Result {
+	t.Helper()
+	res, err := s.Apply(Write{Kind: KindPut, Key: key, Value: []byte(value)})
+	if err != nil {
+		t.Fatalf("put %q: %v", key, err)
+	}
+	return res
+}

@@ -1,0 +1,165 @@
+package state
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Replica is a full copy of the store, kept current by applying events in
+// revision order. Every worker has one; the Store has its own (see
+// Store.Replica). Reads (Get, Rev, Len) are lock-free and may run on any
+// goroutine; Apply, Load, Range and Watch registration are serialized by an
+// internal mutex.
+//
+// The zero Replica is not usable; call NewReplica.
+type Replica struct {
+	m   hashMap
+	rev atomic.Uint64
+
+	mu       sync.Mutex // serializes changes, Range and watcher registration
+	watchers []*Watcher
+	closed   bool
+}
+
+// NewReplica returns an empty replica at revision 0.
+func NewReplica() *Replica {
+	r := &Replica{}
+	r.m.init()
+	return r
+}
+
+// Get returns the entry of key. It takes no lock and does not allocate. The
+// Value of the entry is read-only. Get never looks at the clock: an expired
+// key stays readable until its OpExpire event is applied.
+func (r *Replica) Get(key string) (Entry, bool) {
+	n := r.m.get(key)
+	if n == nil {
+		return Entry{}, false
+	}
+	return n.e, true
+}
+
+// Rev returns the revision of the last event or snapshot applied. When it
+// returns x, Get already reflects every change up to x.
+func (r *Replica) Rev() uint64 { return r.rev.Load() }
+
+// Len returns the number of keys.
+func (r *Replica) Len() int { return int(r.m.live.Load()) }
+
+// Apply applies ev. Events must come in revision order: an event whose Rev
+// is not above Rev() is a duplicate and is ignored. Apply copies ev.Key and
+// ev.Value, so the caller may reuse their memory afterwards. OpDelete and
+// OpExpire remove the key (an absent key is not an error); an unknown Op only
+// advances the revision.
+func (r *Replica) Apply(ev Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if ev.Rev <= r.rev.Load() {
+		return
+	}
+	r.applyLocked(&ev)
+}
+
+// applyLocked applies ev, which must be newer than r.Rev(), and notifies
+// the watchers. It returns the stored node of an OpPut (whose Key and Value
+// the store reuses for its sinks) and the node it replaced or removed.
+func (r *Replica) applyLocked(ev *Event) (n, old *node) {
+	switch ev.Op {
+	case OpPut:
+		n, old = r.m.put(ev.entry())
+	case OpDelete, OpExpire:
+		old = r.m.remove(ev.Key)
+	}
+	r.rev.Store(ev.Rev)
+	switch {
+	case n != nil:
+		r.notify(WatchEvent{Op: OpPut, Key: n.e.Key, Value: n.e.Value, Rev: ev.Rev})
+	case old != nil:
+		r.notify(WatchEvent{Op: ev.Op, Key: old.e.Key, Rev: ev.Rev})
+	}
+	return n, old
+}
+
+// Load replaces the whole content with a snapshot taken at revision rev,
+// whatever the current revision. It copies the entries; of duplicate keys
+// the last wins. Watchers see the difference between the two contents: an
+// OpPut for every entry that is new or has another Rev, then an OpDelete
+// (with Rev rev) for every key that is gone.
+func (r *Replica) Load(rev uint64, entries []Entry) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t, count := r.m.build(entries)
+	if len(r.watchers) > 0 {
+		r.notifyDiff(t, rev)
+	}
+	r.m.publish(t, count)
+	r.rev.Store(rev)
+}
+
+// notifyDiff tells the watchers how the current table differs from t.
+func (r *Replica) notifyDiff(t *table, rev uint64) {
+	for i := range t.slots {
+		n := t.slots[i].Load()
+		if n == nil {
+			continue
+		}
+		if old := r.m.get(n.e.Key); old == nil || old.e.Rev != n.e.Rev {
+			r.notify(WatchEvent{Op: OpPut, Key: n.e.Key, Value: n.e.Value, Rev: n.e.Rev})
+		}
+	}
+	r.m.each(func(old *node) bool {
+		if t.find(old.hash, old.e.Key) == nil {
+			r.notify(WatchEvent{Op: OpDelete, Key: old.e.Key, Rev: rev})
+		}
+		return true
+	})
+}
+
+// Range calls fn for every entry whose key has the prefix, in no particular
+// order, until fn returns false. It holds the apply lock, so it sees one
+// consistent revision; fn may call Get but not Apply, Load, Watch, Range or
+// Watcher.Close, and should be quick.
+func (r *Replica) Range(prefix string, fn func(Entry) bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.m.each(func(n *node) bool {
+		if !strings.HasPrefix(n.e.Key, prefix) {
+			return true
+		}
+		return fn(n.e)
+	})
+}
+
+// Entries returns a copy of every entry and the revision they stand for: the
+// content of a snapshot. The values are shared, read-only.
+func (r *Replica) Entries() (rev uint64, entries []Entry) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.entriesLocked()
+}
+
+func (r *Replica) entriesLocked() (uint64, []Entry) {
+	entries := make([]Entry, 0, r.Len())
+	r.m.each(func(n *node) bool {
+		entries = append(entries, n.e)
+		return true
+	})
+	return r.rev.Load(), entries
+}
+
+// Close closes every watcher; a later Watch returns a closed one. The
+// replica stays readable and applicable.
+func (r *Replica) Close() {
+	r.mu.Lock()
+	r.closed = true
+	ws := r.watchers
+	r.watchers = nil
+	for _, w := range ws {
+		w.idx = -1
+	}
+	r.mu.Unlock()
+	for _, w := range ws {
+		w.stop()
+	}
+}

@@ -1,0 +1,116 @@
+package state
+
+import (
+	"fmt"
+	"math/rand"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// TestHashMapModel checks the table against a Go map through growth,
+// tombstones, their reuse and sweeps, with short and long keys and values.
+func TestHashMapModel(t *testing.T) {
+	var m hashMap
+	m.init()
+	model := make(map[string]string)
+	rng := rand.New(rand.NewSource(1))
+	key := func() string {
+		k := fmt.Sprintf("k%d", rng.Intn(3000))
+		if rng.Intn(8) == 0 {
+			k += strings.Repeat("x", inlineSize) // longer than inline
+		}
+		return k
+	}
+	for i := 1; i <= 50000; i++ {
+		k := key()
+		switch rng.Intn(3) {
+		case 0, 1:
+			v := strings.Repeat("v", rng.Intn(2*inlineSize))
+			n, old := m.put(Entry{Key: k, Value: []byte(v), Rev: uint64(i)})
+			if _, had := model[k]; had != (old != nil) {
+				t.Fatalf("put %q: replaced %v, model had %v", k, old != nil, had)
+			}
+			if n.e.Key != k || string(n.e.Value) != v {
+				t.Fatalf("put %q: stored %q=%q", k, n.e.Key, n.e.Value)
+			}
+			model[k] = v
+		case 2:
+			old := m.remove(k)
+			if _, had := model[k]; had != (old != nil) {
+				t.Fatalf("remove %q: found %v, model had %v", k, old != nil, had)
+			}
+			delete(model, k)
+		}
+		if m.live.Load() != int64(len(model)) {
+			t.Fatalf("step %d: live %d, model %d", i, m.live.Load(), len(model))
+		}
+	}
+	for k, v := range model {
+		n := m.get(k)
+		if n == nil || string(n.e.Value) != v {
+			t.Fatalf("get %q: %v, want %q", k, n, v)
+		}
+	}
+	count := 0
+	m.each(func(*node) bool { count++; return true })
+	if count != len(model) {
+		t.Fatalf("each saw %d nodes, want %d", count, len(model))
+	}
+	if m.get("absent") != nil || m.get("") != nil {
+		t.Fatal("found an absent key")
+	}
+}
+
+// TestHashMapConcurrentReads runs lock-free readers against a writer that
+// grows, rewrites and deletes: every entry a reader finds must be whole.
+func TestHashMapConcurrentReads(t *testing.T) {
+	var m hashMap
+	m.init()
+	const keys = 2000
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := g; !stop.Load(); i++ {
+				k := fmt.Sprintf("key-%d", i%keys)
+				if n := m.get(k); n != nil {
+					if n.e.Key != k || !strings.HasPrefix(string(n.e.Value), k+"=") {
+						t.Errorf("get %q: got %q=%q", k, n.e.Key, n.e.Value)
+						return
+					}
+				}
+			}
+		}(g)
+	}
+	for i := 0; i < 30000; i++ {
+		k := fmt.Sprintf("key-%d", (i*7)%keys)
+		if i%5 == 4 {
+			m.remove(k)
+			continue
+		}
+		m.put(Entry{Key: k, Value: []byte(fmt.Sprintf("%s=%d", k, i)), Rev: uint64(i + 1)})
+	}
+	stop.Store(true)
+	wg.Wait()
+}
+
+func TestNodeInline(t *testing.T) {
+	var m hashMap
+	m.init()
+	short, _ := m.put(Entry{Key: "k", Value: []byte("small"), Rev: 1})
+	if &short.e.Value[0] != &short.kv[1] || cap(short.e.Value) != len("small") {
+		t.Error("small value not stored inline with a capped capacity")
+	}
+	big, _ := m.put(Entry{Key: "k2", Value: make([]byte, inlineSize), Rev: 2})
+	if len(big.e.Value) != inlineSize {
+		t.Error("big value truncated")
+	}
+	empty, _ := m.put(Entry{Key: "k3", Value: []byte{}, Rev: 3})
+	if empty.e.Value != nil {
+		t.Error("empty value not nil")
+	}
+}

@@ -1,0 +1,172 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/gocluster/cluster/internal/state"
+)
+
+// Limits of the shared state.
+const (
+	// MaxKeySize is the longest key, in bytes.
+	MaxKeySize = state.DefaultMaxKeySize
+	// MaxValueSize is the largest value, in bytes. A Config.MaxMessageSize
+	// below it lowers it for writes from workers.
+	MaxValueSize = state.DefaultMaxValueSize
+)
+
+// KV is the cluster's shared state: a key-value store with one total order
+// of writes. The primary holds it and is its only writer; every worker
+// holds a full replica, fed with each change in revision order, so Get is a
+// local read (no IPC, no lock shared between readers). A write from a
+// worker goes to the primary, which gives it the next revision and sends
+// the change to every worker; when the write returns, the writer's own
+// replica already shows it (read-your-writes). The state lives in the
+// primary's process, so it outlives worker crashes, restarts and reloads.
+//
+// Get KV with the package function Store: the same calls work in the primary,
+// in every worker, and in a program running without a cluster (then the
+// store is local to the process). Its methods may be called from any
+// goroutine. Values handed out are read-only: never modify them.
+type KV struct {
+	rep *state.Replica
+	b   kvBackend
+}
+
+// kvBackend is where a KV's writes and loads go: the store itself (in the
+// primary or a process on its own) or the primary, over IPC (in a worker).
+type kvBackend interface {
+	write(ctx context.Context, w state.Write) (uint64, error)
+	beginLoad(ctx context.Context, key string) (loadStart, error)
+	finishLoad(key string, value []byte, ttl time.Duration, loadErr error) (uint64, error)
+}
+
+// loadStart is the answer to beginLoad: the entry exists (have), this
+// process must run the loader (lead), or another process ran it (have,
+// with its result).
+type loadStart struct {
+	have  bool
+	entry state.Entry
+	lead  bool
+}
+
+var kvOnce struct {
+	sync.Once
+	kv *KV
+}
+
+// Store returns this process's handle on the shared state. In a worker the
+// first call subscribes to the primary and waits until the replica holds
+// the primary's snapshot (a round trip, plus the time to copy the data);
+// from then on Get reads everything written before, and the stream of
+// changes keeps it current. A worker started by a restart or a reload
+// receives a fresh snapshot the same way. In the primary, and in a program
+// that is not in a cluster, the store is in this process. In a worker whose
+// channel to the primary is gone (it is about to exit), the replica stays
+// empty and writes fail with ErrDisconnected.
+func Store() *KV {
+	kvOnce.Do(func() {
+		if self != nil {
+			kvOnce.kv = self.subscribeKV()
+			return
+		}
+		kvOnce.kv = &KV{rep: processStore().Replica(), b: localBackend{}}
+	})
+	return kvOnce.kv
+}
+
+// Entry is a key with its value, as read from the shared state.
+type Entry struct {
+	Key string
+	// Value is read-only: it is the stored copy, shared with every reader.
+	Value []byte
+	// Rev is the revision of the key's last write; pass it to Update.
+	Rev uint64
+	// Created is the revision at which the key was created.
+	Created uint64
+	// Expires is when the key expires; zero if it has no TTL.
+	Expires time.Time
+}
+
+func entryOf(e state.Entry) Entry {
+	out := Entry{Key: e.Key, Value: e.Value, Rev: e.Rev, Created: e.Created}
+	if e.Expires != 0 {
+		out.Expires = time.Unix(0, e.Expires)
+	}
+	return out
+}
+
+// Get returns the entry of key from this process's replica. It does no IPC
+// and takes no lock that readers share.
+func (kv *KV) Get(key string) (Entry, bool) {
+	e, ok := kv.rep.Get(key)
+	if !ok {
+		return Entry{}, false
+	}
+	return entryOf(e), true
+}
+
+// Rev returns the revision of the last change this process's replica has
+// applied.
+func (kv *KV) Rev() uint64 { return kv.rep.Rev() }
+
+// Len returns how many keys this process's replica holds.
+func (kv *KV) Len() int { return kv.rep.Len() }
+
+// WriteOption changes how a write is done.
+type WriteOption func(*state.Write)
+
+// WithTTL makes the key expire d after the write (the primary deletes it
+// and every replica sees an expire change). Without it a write clears the
+// key's TTL, as Redis's SET does.
+func WithTTL(d time.Duration) WriteOption {
+	return func(w *state.Write) { w.TTL = d }
+}
+
+// OwnedByWorker ties the key to the worker that writes it: when that worker
+// process exits, for whatever reason, the primary deletes the key. In the
+// primary it has no effect. A later write without it makes the key ownerless.
+func OwnedByWorker() WriteOption {
+	return func(w *state.Write) { w.Owner = 1 } // the primary puts the writer's id
+}
+
+// Put sets key to value and returns the revision of the write.
+func (kv *KV) Put(key string, value []byte, opts ...WriteOption) (uint64, error) {
+	return kv.do(state.Write{Kind: state.KindPut, Key: key, Value: value}, opts)
+}
+
+// Create sets key to value only if key is absent; otherwise it fails with
+// an error wrapping ErrExists.
+func (kv *KV) Create(key string, value []byte, opts ...WriteOption) (uint64, error) {
+	return kv.do(state.Write{Kind: state.KindCreate, Key: key, Value: value}, opts)
+}
+
+// Update sets key to value only if the key's revision is still lastRev
+// (compare-and-set); otherwise, or if the key is absent, it fails with an
+// error wrapping ErrConflict and writes nothing.
+func (kv *KV) Update(key string, value []byte, lastRev uint64, opts ...WriteOption) (uint64, error) {
+	return kv.do(state.Write{Kind: state.KindUpdate, Key: key, Value: value, PrevRev: lastRev}, opts)
+}
+
+// Delete removes key and returns the revision of the delete, or 0 (and no
+// error) if the key was absent.
+func (kv *KV) Delete(key string) (uint64, error) {
+	return kv.do(state.Write{Kind: state.KindDelete, Key: key}, nil)
+}
+
+func (kv *KV) do(w state.Write, opts []WriteOption) (uint64, error) {
+	for _, o := range opts {
+		o(&w)
+	}
+	if w.TTL < 0 {
+		return 0, fmt.Errorf("%w: negative TTL %v", ErrInvalidKV, w.TTL)
+	}
+	rev, err := kv.b.write(context.Background(), w)
+	if err != nil {
+		return 0, fmt.Errorf("cluster: %s %q: %w", w.Kind, w.Key, err)
+	}
+	return rev, nil
+}

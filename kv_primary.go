@@ -1,0 +1,147 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/gocluster/cluster/internal/state"
+	"github.com/gocluster/cluster/internal/wire"
+)
+
+// maxReplicaLag is how far (bytes queued) a worker's replica may fall
+// behind before its channel is closed: a worker that does not read its
+// channel would otherwise hold the primary's memory without bound.
+const maxReplicaLag = 256 << 20
+
+// ownerSeq numbers workers for the shared state (owners of keys, leaders of
+// loads, sinks), unique in this process even across primaries.
+var ownerSeq atomic.Uint64
+
+// deltaCache is the encoding of the last change, made once for all the
+// workers. Sinks are called under the store's write lock, which guards it.
+var deltaCache struct {
+	rev uint64
+	op  state.Op
+	b   []byte
+}
+
+// handleState serves one shared-state request from w. It runs on w's
+// reading goroutine. A malformed request is a protocol error: it ends w.
+func (p *Primary) handleState(w *Worker, f wire.Frame) error {
+	closeFiles(f.Files)
+	if len(f.Payload) == 0 || f.ID == 0 {
+		return fmt.Errorf("%w: empty shared-state request", wire.ErrMalformed)
+	}
+	s := processStore()
+	id := f.ID
+	reply := func(code byte, rev uint64, rest []byte) {
+		w.ep.enqueue(wire.TypeRep, 0, id, appendReply(make([]byte, 0, 16+len(rest)), code, rev, rest))
+	}
+	body := f.Payload[1:]
+	switch f.Payload[0] {
+	case kvWrite:
+		wr, err := state.DecodeWrite(body)
+		if err != nil {
+			return fmt.Errorf("%w: %w", wire.ErrMalformed, err)
+		}
+		if wr.Owner != 0 {
+			wr.Owner = w.owner
+		}
+		res, err := s.Apply(wr)
+		code, text := replyCode(err)
+		reply(code, res.Rev, []byte(text))
+	case kvSubscribe:
+		if !w.subscribed.Swap(true) {
+			s.AddSink(w.owner, &workerSink{w: w, chunk: min(snapshotChunk, p.cfg.MaxMessageSize/2)})
+		}
+		reply(codeOK, 0, nil)
+	case kvLoadBegin:
+		e, have, lead := s.BeginLoad(string(body), w.owner, func(e state.Entry, err error) {
+			code, text := replyCode(err)
+			if err != nil {
+				reply(code, 0, []byte(text))
+				return
+			}
+			reply(codeOK, e.Rev, loadHaveReply(e))
+		})
+		switch {
+		case have:
+			reply(codeOK, e.Rev, loadHaveReply(e))
+		case lead:
+			reply(codeOK, 0, []byte{loadLead})
+		}
+	case kvLoadEnd:
+		outcome, ttl, key, rest, err := decodeLoadEnd(body)
+		if err != nil {
+			return err
+		}
+		var lerr error
+		switch outcome {
+		case loadFailed:
+			lerr, rest = errors.New(string(rest)), nil
+		case loadGaveUp:
+			lerr, rest = state.ErrLoadAborted, nil
+		}
+		res, err := s.FinishLoad(key, w.owner, rest, ttl, lerr)
+		code, text := replyCode(err)
+		reply(code, res.Rev, []byte(text))
+	default:
+		return fmt.Errorf("%w: shared-state operation %d", wire.ErrMalformed, f.Payload[0])
+	}
+	return nil
+}
+
+func loadHaveReply(e state.Entry) []byte {
+	ev := state.Event{Op: state.OpPut, Key: e.Key, Value: e.Value, Rev: e.Rev, Expires: e.Expires, Created: e.Created}
+	return state.AppendEvent([]byte{loadHave}, ev)
+}
+
+// forgetStateOf drops what the shared state holds for a worker that exited:
+// its stream, the keys it owns, the loads it leads (their waiters retry).
+func (p *Primary) forgetStateOf(w *Worker) {
+	s := processStore()
+	s.RemoveSink(w.owner)
+	s.DropOwner(w.owner)
+}
+
+// workerSink streams the store to one worker: a snapshot, then each change.
+type workerSink struct {
+	w     *Worker
+	chunk int
+}
+
+// Snapshot sends the entries in parts of about chunk bytes; the last part
+// carries the revision they stand for.
+func (k *workerSink) Snapshot(rev uint64, entries []state.Entry) {
+	part, size := entries[:0:0], 0
+	for i := range entries {
+		n := len(entries[i].Key) + len(entries[i].Value) + 32
+		if size+n > k.chunk && len(part) > 0 {
+			k.send(state.AppendSnapshot([]byte{deltaSnapPart}, rev, part))
+			part, size = part[:0], 0
+		}
+		part = append(part, entries[i])
+		size += n
+	}
+	k.send(state.AppendSnapshot([]byte{deltaSnapshot}, rev, part))
+}
+
+// Event sends one change; the encoding is shared by every worker's sink.
+func (k *workerSink) Event(ev state.Event) {
+	if deltaCache.rev != ev.Rev || deltaCache.op != ev.Op || deltaCache.b == nil {
+		deltaCache.rev, deltaCache.op = ev.Rev, ev.Op
+		deltaCache.b = state.AppendEvent(append(deltaCache.b[:0], deltaEvent), ev)
+	}
+	k.send(deltaCache.b)
+}
+
+func (k *workerSink) send(b []byte) {
+	if k.w.ep.enqueue(wire.TypeDelta, 0, 0, b) != nil {
+		return // gone: its exit removes this sink
+	}
+	if queued, _ := k.w.ep.conn.Backlog(); queued > maxReplicaLag {
+		err := fmt.Errorf("cluster: worker %d: its shared-state replica fell %d MiB behind", k.w.id, queued>>20)
+		go k.w.ep.close(err)
+	}
+}

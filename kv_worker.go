@@ -1,0 +1,114 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/gocluster/cluster/internal/state"
+	"github.com/gocluster/cluster/internal/wire"
+)
+
+// kvReplica is a worker's copy of the shared state, fed by the frames its
+// reading goroutine gets from the primary.
+type kvReplica struct {
+	rep  *state.Replica
+	part []state.Entry // snapshot parts received so far
+}
+
+// applyDelta applies one TypeDelta frame. It runs on the reading goroutine,
+// so a change is applied before any later frame (the reply to the write
+// that made it, say) is handled.
+func (r *kvReplica) applyDelta(b []byte) error {
+	if len(b) == 0 {
+		return fmt.Errorf("%w: empty shared-state change", wire.ErrMalformed)
+	}
+	switch b[0] {
+	case deltaEvent:
+		ev, err := state.DecodeEvent(b[1:])
+		if err != nil {
+			return fmt.Errorf("%w: %w", wire.ErrMalformed, err)
+		}
+		r.rep.Apply(ev)
+	case deltaSnapPart, deltaSnapshot:
+		rev, entries, err := state.DecodeSnapshot(b[1:])
+		if err != nil {
+			return fmt.Errorf("%w: %w", wire.ErrMalformed, err)
+		}
+		if b[0] == deltaSnapPart {
+			for _, e := range entries { // they alias the frame, which is reused
+				e.Value = clone(e.Value)
+				r.part = append(r.part, e)
+			}
+			return nil
+		}
+		r.rep.Load(rev, append(r.part, entries...))
+		r.part = nil
+	default:
+		return fmt.Errorf("%w: shared-state change of kind %d", wire.ErrMalformed, b[0])
+	}
+	return nil
+}
+
+// subscribeKV asks the primary for the shared state and returns once the
+// snapshot is in the replica.
+func (w *workerLink) subscribeKV() *KV {
+	kv := &KV{rep: w.kv.rep, b: workerBackend{w}}
+	if _, _, err := w.stateCall(context.Background(), []byte{kvSubscribe}); err != nil {
+		fmt.Fprintf(os.Stderr, "gocluster: worker %d: shared state: %v\n", role.id, err)
+	}
+	return kv
+}
+
+// stateCall sends one shared-state request and decodes the reply.
+func (w *workerLink) stateCall(ctx context.Context, req []byte) (rev uint64, rest []byte, err error) {
+	r := w.ep.call(ctx, wire.TypeState, 0, req)
+	closeFiles(r.files)
+	if r.err != nil {
+		return 0, nil, r.err
+	}
+	code, rev, rest, err := decodeReply(r.data)
+	if err != nil {
+		return 0, nil, err
+	}
+	return rev, rest, codeError(code, string(rest))
+}
+
+// workerBackend sends writes and loads to the primary.
+type workerBackend struct{ w *workerLink }
+
+func (b workerBackend) write(ctx context.Context, wr state.Write) (uint64, error) {
+	rev, _, err := b.w.stateCall(ctx, state.AppendWrite([]byte{kvWrite}, wr))
+	return rev, err
+}
+
+func (b workerBackend) beginLoad(ctx context.Context, key string) (loadStart, error) {
+	_, rest, err := b.w.stateCall(ctx, append([]byte{kvLoadBegin}, key...))
+	switch {
+	case err != nil:
+		return loadStart{}, err
+	case len(rest) == 1 && rest[0] == loadLead:
+		return loadStart{lead: true}, nil
+	case len(rest) > 1 && rest[0] == loadHave:
+		ev, err := state.DecodeEvent(rest[1:])
+		if err != nil {
+			return loadStart{}, fmt.Errorf("%w: %w", wire.ErrMalformed, err)
+		}
+		return loadStart{have: true, entry: state.Entry{Key: ev.Key, Value: ev.Value, Rev: ev.Rev,
+			Created: ev.Created, Expires: ev.Expires}}, nil
+	}
+	return loadStart{}, fmt.Errorf("%w: bad answer to a load", wire.ErrMalformed)
+}
+
+func (b workerBackend) finishLoad(key string, value []byte, ttl time.Duration, loadErr error) (uint64, error) {
+	outcome, rest := loadOK, value
+	switch {
+	case loadErr == state.ErrLoadAborted:
+		outcome, rest = loadGaveUp, nil
+	case loadErr != nil:
+		outcome, rest = loadFailed, []byte(loadErr.Error())
+	}
+	rev, _, err := b.w.stateCall(context.Background(), appendLoadEnd(nil, outcome, ttl, key, rest))
+	return rev, err
+}
