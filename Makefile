@@ -23,8 +23,16 @@ vet:
 race:
 	$(GO) test -race -count=1 -timeout 8m ./...
 
+# Every decoder of bytes from another process has a fuzz target: package:target.
+FUZZ_TARGETS = ./internal/wire:FuzzReadFrame .:FuzzDecodeReply .:FuzzDecodeLoadEnd \
+	./internal/state:FuzzDecodeWrite ./internal/state:FuzzDecodeEvent ./internal/state:FuzzDecodeSnapshot
+
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzReadFrame$$' -fuzztime $(FUZZTIME) ./internal/wire
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
 
 cross:
 	GOOS=darwin $(GO) vet ./...
@@ -34,6 +42,9 @@ bench-deps:
 	@missing=""; \
 	command -v node >/dev/null || [ -x /usr/bin/node ] || missing="$$missing nodejs"; \
 	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	command -v gunicorn >/dev/null || missing="$$missing gunicorn"; \
+	command -v uwsgi >/dev/null || missing="$$missing uwsgi-core"; \
+	[ -e /usr/lib/uwsgi/plugins/python3_plugin.so ] || missing="$$missing uwsgi-plugin-python3"; \
 	if [ -n "$$missing" ]; then echo "installing$$missing for the benchmarks"; \
 		apt-get update && apt-get install -y $$missing; fi
 
