@@ -80,10 +80,26 @@
 // garbage, an oversized frame or the wrong version loses its channel (an
 // EventError says why) and is stopped; the primary goes on.
 //
+// # Shared state
+//
+// Store returns the cluster's key-value store, the same calls in the
+// primary and in every worker (and, outside a cluster, a store local to the
+// program). The primary holds it and orders every write (one revision each,
+// one total order); each worker keeps a full replica fed with each change,
+// so KV.Get is a local read. Put, Create, Update (compare-and-set on the
+// revision), Delete, WithTTL, OwnedByWorker (the key dies with its worker),
+// Watch (the entries, then OpSynced, then each change) and Load (one loader
+// for the whole cluster) cover the seeds' globalVal; Map adds typed values.
+// A worker gets a snapshot on its first Store call, so one started by a
+// restart or a reload starts with the current data. Writes and Load wait
+// for the primary: do not call them from a Handle callback, whose goroutine
+// reads the replies.
+//
 // # Events
 //
 // Primary.Events delivers Node's events (setup, fork, online, listening,
-// disconnect, exit, error) and ready. Each subscriber has its own unbounded
+// disconnect, exit, error) and ready, crash-loop, reload, reload-done and
+// recycle. Each subscriber has its own unbounded
 // queue: a slow reader delays only itself and loses nothing. Messages from
 // workers, Node's 'message' event, come on Primary.Messages or Primary.Handle.
 //

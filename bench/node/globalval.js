@@ -180,22 +180,27 @@ function primary() {
     w.once('online', () => w.send({ cmd: 'globalVal', data: globalVal, by: 0 }));
   }
 
-  expect(2, () => {
-    expect(1, () => {
-      expect(1, () => {
-        expect(2, () => {
-          out.writes_per_s = blast.reduce((s, b) => s + b.done / (b.ns / 1e9), 0);
-          out.writes_done = blast.reduce((s, b) => s + b.done, 0);
-          process.stdout.write(JSON.stringify(out) + '\n', () => shutdown(0));
-        });
-        blastUntil = now() + BigInt(BLAST_MS) * 1000000n;
-        for (const w of workers) w.send({ cmd: 'blast', until: String(blastUntil), window: WINDOW });
-      });
-      w1.send({ cmd: 'get', iters: GET_ITERS });
-    });
+  // The phases, in order: each starts once the replies of the one before are in.
+  const visibility = () => {
+    expect(1, get);
     visDeadline = Date.now() + VIS_MS;
     w1.send({ cmd: 'set', seq: ++visSeq });
-  });
+  };
+  const get = () => {
+    expect(1, writes);
+    w1.send({ cmd: 'get', iters: GET_ITERS });
+  };
+  const writes = () => {
+    expect(2, finish);
+    blastUntil = now() + BigInt(BLAST_MS) * 1000000n;
+    for (const w of workers) w.send({ cmd: 'blast', until: String(blastUntil), window: WINDOW });
+  };
+  const finish = () => {
+    out.writes_per_s = blast.reduce((s, b) => s + b.done / (b.ns / 1e9), 0);
+    out.writes_done = blast.reduce((s, b) => s + b.done, 0);
+    process.stdout.write(JSON.stringify(out) + '\n', () => shutdown(0));
+  };
+  expect(2, visibility); // both workers hold the object
 }
 
 function pct(sorted, p) {
