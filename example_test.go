@@ -102,3 +102,34 @@ func ExamplePrimary_Events() {
 	}()
 	p.Run(context.Background())
 }
+
+// Store is the same in the primary, in every worker and in a program on
+// its own: a write returns its revision, and Get reads the local replica.
+func ExampleStore() {
+	kv := cluster.Store()
+	rev, err := kv.Put("example/greeting", []byte("Hi!, from seotory"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	e, _ := kv.Get("example/greeting")
+	fmt.Println(string(e.Value), e.Rev == rev)
+	// Update succeeds only if nobody wrote the key since rev.
+	_, err = kv.Update("example/greeting", []byte("Hello"), rev-1)
+	fmt.Println(errors.Is(err, cluster.ErrConflict))
+	// Output:
+	// Hi!, from seotory true
+	// true
+}
+
+// A typed Map counts across every process without losing an increment.
+func ExampleMap_Update() {
+	visits := cluster.NewMap[int]("example/stats/")
+	visits.Delete("visits")
+	for range 3 {
+		visits.Update("visits", func(n int, _ bool) (int, error) { return n + 1, nil })
+	}
+	n, _ := visits.Get("visits")
+	fmt.Println(n)
+	// Output: 3
+}
