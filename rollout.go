@@ -74,6 +74,10 @@ func (p *Primary) stepRollout() {
 			changed = true
 		}
 	}
+	if len(ro.queue) == 0 && len(ro.fresh) == 0 && len(ro.old) > 0 {
+		p.abortRollout(errors.New("its new workers were stopped")) // by Scale or Disconnect
+		return
+	}
 	if len(ro.queue) > 0 || len(ro.old) > 0 || p.readySlots(ro.fresh) < len(ro.fresh) {
 		return
 	}
@@ -212,7 +216,11 @@ func (p *Primary) abortRollout(why error) {
 		kept++
 	}
 	err := fmt.Errorf("%w: generation %d: %w", ErrReloadAborted, ro.gen, why)
-	p.log.Error("cluster: reload aborted; the old workers keep serving", "err", err)
+	if ro.recycle {
+		p.log.Warn("cluster: recycling aborted; the worker keeps serving", "err", why)
+	} else {
+		p.log.Error("cluster: reload aborted; the old workers keep serving", "err", err)
+	}
 	p.finishRollout(err)
 }
 
