@@ -29,7 +29,14 @@ func benchState(runs int) error {
 		run  func(ctx context.Context, keys int) (stateFigures, error)
 	}
 	peers := []peer{{"gocluster", goState}, {"Node globalVal", runNodeState}, {"uWSGI cache2", runUWSGIState}}
-	for _, keys := range stateSizes {
+	if os.Getenv("STATE_ONLY_OURS") != "" { // while working on our side
+		peers = peers[:1]
+	}
+	sizes := stateSizes
+	if v, err := strconv.Atoi(os.Getenv("STATE_KEYS")); err == nil && v > 0 {
+		sizes = []int{v}
+	}
+	for _, keys := range sizes {
 		results := make([][]stateFigures, len(peers))
 		for r := 0; r < runs; r++ {
 			for i, p := range peers {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -244,6 +245,10 @@ func (c *Conn) writeLoop() {
 		case <-c.done:
 			return
 		}
+		// The goroutine that queued a frame made this one runnable next;
+		// letting the others that are runnable go first lets them queue
+		// their frames too, so that one write carries them all.
+		runtime.Gosched()
 		c.mu.Lock()
 		for len(c.pending) > 0 && !c.writing && c.err == nil {
 			buf, fds := c.pending, c.pfds
