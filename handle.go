@@ -16,8 +16,8 @@ import (
 // called from any goroutine.
 type Worker struct {
 	id       int
-	slot     int // stable across restarts: a replacement takes its predecessor's
-	gen      int // generation: 1, then one more for each reload
+	slot     int    // stable across restarts: a replacement takes its predecessor's
+	gen      int    // generation: 1, then one more for each reload
 	owner    uint64 // its id in the shared state (keys it owns, loads it leads)
 	started  time.Time
 	p        *Primary

@@ -30,7 +30,11 @@ const (
 // Get KV with the package function Store: the same calls work in the primary,
 // in every worker, and in a program running without a cluster (then the
 // store is local to the process). Its methods may be called from any
-// goroutine. Values handed out are read-only: never modify them.
+// goroutine but one: in a worker, writes, Load and the first Store (or
+// NewMap) call wait for the primary's answer, which the goroutine running
+// Handle callbacks reads, so they must not be called from a Handle callback
+// (hand the work to another goroutine). Values handed out are read-only:
+// never modify them.
 type KV struct {
 	rep *state.Replica
 	b   kvBackend

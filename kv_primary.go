@@ -3,7 +3,9 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sync/atomic"
+	"time"
 
 	"github.com/gocluster/cluster/internal/state"
 	"github.com/gocluster/cluster/internal/wire"
@@ -48,6 +50,11 @@ func (p *Primary) handleState(w *Worker, f wire.Frame) error {
 		if wr.Owner != 0 {
 			wr.Owner = w.owner
 		}
+		if err := checkFrame(wr.Key, wr.Value); err != nil {
+			code, text := replyCode(err)
+			reply(code, 0, []byte(text))
+			return nil
+		}
 		res, err := s.Apply(wr)
 		code, text := replyCode(err)
 		reply(code, res.Rev, []byte(text))
@@ -82,8 +89,13 @@ func (p *Primary) handleState(w *Worker, f wire.Frame) error {
 			lerr, rest = errors.New(string(rest)), nil
 		case loadGaveUp:
 			lerr, rest = state.ErrLoadAborted, nil
+		default:
+			lerr = checkFrame(key, rest) // then the waiters get it too
 		}
 		res, err := s.FinishLoad(key, w.owner, rest, ttl, lerr)
+		if lerr != nil && outcome == loadOK && err == nil {
+			err = lerr
+		}
 		code, text := replyCode(err)
 		reply(code, res.Rev, []byte(text))
 	default:
@@ -142,6 +154,19 @@ func (k *workerSink) send(b []byte) {
 	}
 	if queued, _ := k.w.ep.conn.Backlog(); queued > maxReplicaLag {
 		err := fmt.Errorf("cluster: worker %d: its shared-state replica fell %d MiB behind", k.w.id, queued>>20)
-		go k.w.ep.close(err)
+		go k.w.p.cutOff(k.w, err)
+	}
+}
+
+// cutOff closes w's channel because of err, reports it, and kills w if it
+// has not exited after KillTimeout (a worker that stopped reading may not
+// notice the channel closing).
+func (p *Primary) cutOff(w *Worker, err error) {
+	w.ep.close(err)
+	p.do(func() { p.emit(Event{Type: EventError, Worker: w, Err: err}) })
+	select {
+	case <-w.exited:
+	case <-time.After(p.cfg.KillTimeout):
+		w.signal(os.Kill)
 	}
 }

@@ -232,3 +232,29 @@ func TestKVLoadRunsOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestKVValueOverMessageSize: with a small Config.MaxMessageSize, a value
+// that would not fit a frame to the workers is refused, and the workers
+// live on.
+func TestKVValueOverMessageSize(t *testing.T) {
+	tc := startCluster(t, cluster.Config{Workers: 1, MaxMessageSize: 64 << 10})
+	w := tc.ready(1)[0]
+	_ = ask(t, w, "kvget:x") // subscribed
+	if _, err := cluster.Store().Put("big/primary", make([]byte, 100<<10)); !errors.Is(err, cluster.ErrInvalidKV) {
+		t.Fatalf("a 100 KiB value with 64 KiB messages: %v", err)
+	}
+	if _, err := cluster.Store().Put("big/ok", make([]byte, 32<<10)); err != nil {
+		t.Fatal(err)
+	}
+	if got := ask(t, w, "kvget:big/ok"); strings.HasPrefix(got, "<none>") {
+		t.Fatalf("worker reads %.20q", got)
+	}
+	if w.IsDead() || len(tc.all()) == 0 {
+		t.Fatal("the worker died")
+	}
+	for _, e := range tc.all() {
+		if e.Type == cluster.EventExit {
+			t.Fatalf("a worker exited: %v", e)
+		}
+	}
+}

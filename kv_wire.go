@@ -21,21 +21,21 @@ const (
 
 // Kinds of the primary's wire.TypeDelta frames (their first byte).
 const (
-	deltaEvent     byte = 1 // state.AppendEvent
-	deltaSnapPart  byte = 2 // state.AppendSnapshot: more parts follow
-	deltaSnapshot  byte = 3 // state.AppendSnapshot: the last part, at its revision
-	loadHave       byte = 1 // beginLoad answer: state.AppendEvent of the entry
-	loadLead       byte = 2 // beginLoad answer: run the loader
-	loadOK         byte = 0 // kvLoadEnd outcome: value follows
-	loadFailed     byte = 1 // kvLoadEnd outcome: error text follows
-	loadGaveUp     byte = 2 // kvLoadEnd outcome: the leader gave up (its context ended)
-	codeOK         byte = 0 // first byte of a reply to a TypeState request
-	codeExists     byte = 1
-	codeConflict   byte = 2
-	codeInvalid    byte = 3
-	codeAborted    byte = 4 // a load whose leader is gone: try again
-	codeFailed     byte = 5 // the text is the error
-	snapshotChunk       = 1 << 20
+	deltaEvent    byte = 1 // state.AppendEvent
+	deltaSnapPart byte = 2 // state.AppendSnapshot: more parts follow
+	deltaSnapshot byte = 3 // state.AppendSnapshot: the last part, at its revision
+	loadHave      byte = 1 // beginLoad answer: state.AppendEvent of the entry
+	loadLead      byte = 2 // beginLoad answer: run the loader
+	loadOK        byte = 0 // kvLoadEnd outcome: value follows
+	loadFailed    byte = 1 // kvLoadEnd outcome: error text follows
+	loadGaveUp    byte = 2 // kvLoadEnd outcome: the leader gave up (its context ended)
+	codeOK        byte = 0 // first byte of a reply to a TypeState request
+	codeExists    byte = 1
+	codeConflict  byte = 2
+	codeInvalid   byte = 3
+	codeAborted   byte = 4 // a load whose leader is gone: try again
+	codeFailed    byte = 5 // the text is the error
+	snapshotChunk      = 1 << 20
 )
 
 // errLoadAborted is what a waiter of a load whose leader went away gets: it
@@ -56,6 +56,8 @@ func replyCode(err error) (byte, string) {
 		return codeInvalid, strings.TrimPrefix(err.Error(), "state: ")
 	case errors.Is(err, state.ErrLoadAborted), errors.Is(err, errLoadAborted):
 		return codeAborted, ""
+	case errors.Is(err, ErrInvalidKV):
+		return codeInvalid, strings.TrimPrefix(err.Error(), ErrInvalidKV.Error()+": ")
 	}
 	return codeFailed, err.Error()
 }

@@ -84,7 +84,34 @@ func (b workerBackend) write(ctx context.Context, wr state.Write) (uint64, error
 }
 
 func (b workerBackend) beginLoad(ctx context.Context, key string) (loadStart, error) {
-	_, rest, err := b.w.stateCall(ctx, append([]byte{kvLoadBegin}, key...))
+	// The answer is awaited whatever ctx does: if it makes this worker the
+	// leader after ctx ended, the lead is given back, or every Load of the
+	// key in the cluster would wait for a loader that never runs.
+	type answer struct {
+		st  loadStart
+		err error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		st, err := b.askLoad(key)
+		got <- answer{st, err}
+	}()
+	select {
+	case a := <-got:
+		return a.st, a.err
+	case <-ctx.Done():
+		go func() {
+			if a := <-got; a.err == nil && a.st.lead {
+				b.finishLoad(key, nil, 0, state.ErrLoadAborted)
+			}
+		}()
+		return loadStart{}, ctx.Err()
+	}
+}
+
+// askLoad sends a kvLoadBegin request and decodes the answer.
+func (b workerBackend) askLoad(key string) (loadStart, error) {
+	_, rest, err := b.w.stateCall(context.Background(), append([]byte{kvLoadBegin}, key...))
 	switch {
 	case err != nil:
 		return loadStart{}, err

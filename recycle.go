@@ -32,7 +32,8 @@ func (p *Primary) checkRecycle() {
 		p.log.Info("cluster: recycling a worker", "worker", w.id, "reason", reason)
 		p.emit(Event{Type: EventRecycle, Worker: w, Reason: reason})
 		p.rollout = &rollout{gen: info.gen, recycle: true, target: 1, surge: 1,
-			old: map[int]*slotInfo{w.slot: info}, queue: []*slotInfo{info}, fresh: make(map[int]bool)}
+			old: map[int]*slotInfo{w.slot: info}, queue: []queued{{w.slot, info}}, fresh: make(map[int]bool),
+			gone: make(map[int]bool)}
 		p.stepRollout()
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 )
 
 // slotInfo is one place in the cluster a worker fills: its replacement
@@ -80,11 +81,12 @@ func (p *Primary) startReload(done chan error) (*rollout, error) {
 			return nil, ErrReloading
 		}
 		p.abortRollout(fmt.Errorf("a reload replaces it"))
+		p.recycleHold = time.Time{}
 	}
 	p.gen++
 	ro := &rollout{gen: p.gen, settings: p.currentSettings(), target: len(p.slots),
 		surge: max(p.cfg.MaxSurge, 0), unready: p.cfg.MaxUnready, done: done,
-		old: make(map[int]*slotInfo), fresh: make(map[int]bool)}
+		old: make(map[int]*slotInfo), fresh: make(map[int]bool), gone: make(map[int]bool)}
 	var slots []int
 	for slot, info := range p.slots {
 		ro.old[slot] = info
@@ -92,7 +94,7 @@ func (p *Primary) startReload(done chan error) (*rollout, error) {
 	}
 	slices.Sort(slots)
 	for _, slot := range slots {
-		ro.queue = append(ro.queue, p.slots[slot])
+		ro.queue = append(ro.queue, queued{slot, p.slots[slot]})
 	}
 	p.log.Info("cluster: reload", "generation", ro.gen, "workers", ro.target)
 	p.emit(Event{Type: EventReload, Generation: ro.gen})

@@ -18,13 +18,45 @@ type rollout struct {
 	recycle  bool     // one worker over MaxRSS or MaxAge, in its own generation
 
 	old     map[int]*slotInfo // old slots not retired yet
-	queue   []*slotInfo       // old slots whose replacement has not started, in order
+	queue   []queued          // old slots whose replacement has not started, in order
 	retired []*slotInfo       // old slots retired so far (to refill on abort)
+	gone    map[int]bool      // old slots stopped from outside: not to be replaced
 	fresh   map[int]bool      // slots started by this rollout
 	leaving []*Worker         // old workers told to drain
 
 	target, surge, unready int
 	done                   chan error // gets the result; nil for SIGHUP
+}
+
+// queued is an old slot waiting for its replacement.
+type queued struct {
+	slot int
+	info *slotInfo
+}
+
+// pruneRollout drops the slots that were stopped from outside (Kill,
+// Disconnect): like a scale-down, the cluster keeps one worker fewer.
+func (p *Primary) pruneRollout(ro *rollout) {
+	for slot := range ro.fresh {
+		if p.slots[slot] == nil {
+			delete(ro.fresh, slot)
+			ro.target--
+		}
+	}
+	for slot := range ro.old {
+		if p.slots[slot] == nil {
+			delete(ro.old, slot)
+			ro.gone[slot] = true
+			ro.target--
+		}
+	}
+	q := ro.queue[:0]
+	for _, e := range ro.queue {
+		if !ro.gone[e.slot] {
+			q = append(q, e)
+		}
+	}
+	ro.queue = q
 }
 
 // stepRollout starts replacements and retires old workers as far as the
@@ -35,22 +67,17 @@ func (p *Primary) stepRollout() {
 	if ro == nil {
 		return
 	}
-	for slot := range ro.fresh { // stopped from outside (Disconnect)
-		if p.slots[slot] == nil {
-			delete(ro.fresh, slot)
-		}
-	}
-	for slot := range ro.old {
-		if p.slots[slot] == nil {
-			delete(ro.old, slot)
-		}
+	p.pruneRollout(ro)
+	if ro.recycle && len(ro.queue) == 0 && len(ro.fresh) == 0 {
+		p.abortRollout(errors.New("its new worker was stopped")) // by Kill or Disconnect
+		return
 	}
 	for changed := true; changed; {
 		changed = false
 		for len(ro.queue) > 0 && len(ro.old)+len(ro.fresh) < ro.target+ro.surge {
-			old := ro.queue[0]
+			next := ro.queue[0]
 			ro.queue = ro.queue[1:]
-			if err := p.startFresh(ro, old); err != nil {
+			if err := p.startFresh(ro, next.info); err != nil {
 				p.abortRollout(err)
 				return
 			}
@@ -74,10 +101,6 @@ func (p *Primary) stepRollout() {
 			changed = true
 		}
 	}
-	if len(ro.queue) == 0 && len(ro.fresh) == 0 && len(ro.old) > 0 {
-		p.abortRollout(errors.New("its new workers were stopped")) // by Scale or Disconnect
-		return
-	}
 	if len(ro.queue) > 0 || len(ro.old) > 0 || p.readySlots(ro.fresh) < len(ro.fresh) {
 		return
 	}
@@ -96,22 +119,26 @@ func (p *Primary) startFresh(ro *rollout, old *slotInfo) error {
 		s = old.settings
 	}
 	slot := p.newSlot(ro.gen, s, old.env)
-	w, err := p.spawn(s, old.env, slot, 0)
-	if err != nil {
+	ro.fresh[slot] = true
+	if _, err := p.spawn(s, old.env, slot, 0); err != nil {
+		delete(ro.fresh, slot)
 		delete(p.slots, slot)
 		return err
 	}
-	ro.fresh[slot] = true
-	if p.cfg.ReadyTimeout == 0 { // with it set, readyTimeout kills the worker
-		time.AfterFunc(DefaultReloadReadyTimeout, func() {
-			p.do(func() {
-				if p.rollout == ro && !w.IsReady() && !w.IsDead() {
-					p.abortRollout(fmt.Errorf("%w: worker %d, after %v", ErrNotReady, w.id, DefaultReloadReadyTimeout))
-				}
-			})
-		})
-	}
 	return nil
+}
+
+// armReloadReady aborts ro if w, a worker of one of its new slots, is not
+// ready within DefaultReloadReadyTimeout (used when Config.ReadyTimeout,
+// which kills such a worker, is not set).
+func (p *Primary) armReloadReady(ro *rollout, w *Worker) {
+	time.AfterFunc(DefaultReloadReadyTimeout, func() {
+		p.do(func() {
+			if p.rollout == ro && !w.IsReady() && !w.IsDead() && !w.ExitedAfterDisconnect() {
+				p.abortRollout(fmt.Errorf("%w: worker %d, after %v", ErrNotReady, w.id, DefaultReloadReadyTimeout))
+			}
+		})
+	})
 }
 
 // retire drops an old slot and drains its worker, if it has one.

@@ -24,6 +24,9 @@ func (p *Primary) Scale(n int) error {
 		if err = p.rolloutBusy(); err != nil {
 			return
 		}
+		if p.rollout != nil { // a recycle: the count it keeps is about to change
+			p.abortRollout(errors.New("Scale changes the count"))
+		}
 		err = p.scale(n)
 	}) {
 		return ErrNotRunning

@@ -24,7 +24,11 @@ func (p *Primary) spawn(s Settings, env []string, slot, streak int) (*Worker, er
 	if slot == 0 {
 		slot = p.newSlot(p.gen, s, env)
 	}
-	gen := p.slots[slot].gen
+	info := p.slots[slot]
+	if info == nil {
+		return nil, fmt.Errorf("cluster: fork: worker slot %d is gone", slot)
+	}
+	gen := info.gen
 	exe := s.Exec
 	if exe == "" {
 		var err error
@@ -71,6 +75,8 @@ func (p *Primary) spawn(s Settings, env []string, slot, streak int) (*Worker, er
 	p.emit(Event{Type: EventFork, Worker: w})
 	if d := p.cfg.ReadyTimeout; d > 0 {
 		time.AfterFunc(d, func() { p.do(func() { p.readyTimeout(w) }) })
+	} else if ro := p.rollout; ro != nil && ro.fresh[slot] {
+		p.armReloadReady(ro, w)
 	}
 	go p.serve(w)
 	go p.wait(w, cmd, outs, streak)
@@ -280,13 +286,13 @@ func (p *Primary) onExit(w *Worker, st *os.ProcessState, streak int, lived time.
 	p.forgetStateOf(w)
 	p.emit(Event{Type: EventExit, Worker: w, ExitCode: st.ExitCode(), Signal: exitSignal(st)})
 	defer p.rolloutExit(w, st.ExitCode())
-	if w.ExitedAfterDisconnect() || p.stopping {
+	if w.ExitedAfterDisconnect() || p.stopping || p.slots[w.slot] == nil { // nil: retired or dropped meanwhile
 		delete(p.slots, w.slot) // stopped on purpose: not to be refilled
 		delete(p.deaths, w.slot)
 		return
 	}
-	if lived > stableAfter {
-		streak = 0
+	if lived > stableAfter || w.IsReady() {
+		streak = 0 // it had started fine: replace it at once (the budget still counts it)
 	}
 	if p.crashLoop(w) {
 		return

@@ -101,4 +101,3 @@ func worker() error {
 	<-cluster.Shutdown()
 	return nil
 }
-
