@@ -156,3 +156,28 @@ func TestSIGHUPReloads(t *testing.T) {
 		}
 	}
 }
+
+// TestReloadAbortWithSurge: with room for two new workers at once, a new
+// build that crashes at start aborts the reload without a replacement
+// being forked into a slot the abort dropped; the old workers serve on.
+func TestReloadAbortWithSurge(t *testing.T) {
+	tc := startCluster(t, cluster.Config{Workers: 4, MaxSurge: 2, RestartDelay: time.Millisecond})
+	old := tc.ready(4)
+	if err := tc.p.Setup(cluster.Settings{Env: env("crash")}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := tc.p.Reload(ctx); !errors.Is(err, cluster.ErrReloadAborted) {
+		t.Fatalf("Reload: %v", err)
+	}
+	time.Sleep(300 * time.Millisecond) // the second new worker's exit is handled too
+	for _, w := range old {
+		if got := ask(t, w, "id"); got != strconv.Itoa(w.ID()) {
+			t.Fatalf("old worker %d answered %q", w.ID(), got)
+		}
+	}
+	if n := len(tc.p.Workers()); n != 4 {
+		t.Fatalf("%d workers after the aborted reload", n)
+	}
+}
