@@ -82,21 +82,6 @@ func (e *endpoint) request(ctx context.Context, peer uint32, data []byte) ([]byt
 // call sends a frame of type t with a new request id and waits for the
 // reply frame with that id (which may carry files).
 func (e *endpoint) call(ctx context.Context, t wire.Type, peer uint32, data []byte) reply {
-	return e.callVia(ctx, e.send, t, peer, data)
-}
-
-// queue is enqueue with the size check of send: for requests that come in
-// crowds (shared-state writes), which the writer goroutine then sends
-// together in one write instead of one write each.
-func (e *endpoint) queue(t wire.Type, peer uint32, id uint64, data []byte) error {
-	if len(data) > e.max {
-		return fmt.Errorf("%w: %d bytes, the limit is %d (Config.MaxMessageSize)", ErrTooLarge, len(data), e.max)
-	}
-	return e.enqueue(t, peer, id, data)
-}
-
-// callVia is call with the given way of sending.
-func (e *endpoint) callVia(ctx context.Context, send func(wire.Type, uint32, uint64, []byte) error, t wire.Type, peer uint32, data []byte) reply {
 	id := e.reqID.Add(1)
 	ch := make(chan reply, 1)
 	e.mu.Lock()
@@ -107,7 +92,7 @@ func (e *endpoint) callVia(ctx context.Context, send func(wire.Type, uint32, uin
 	}
 	e.calls[id] = ch
 	e.mu.Unlock()
-	if err := send(t, peer, id, data); err != nil {
+	if err := e.send(t, peer, id, data); err != nil {
 		e.forget(id)
 		return reply{err: err}
 	}

@@ -63,7 +63,7 @@ func (w *workerLink) subscribeKV() *KV {
 
 // stateCall sends one shared-state request and decodes the reply.
 func (w *workerLink) stateCall(ctx context.Context, req []byte) (rev uint64, rest []byte, err error) {
-	r := w.ep.callVia(ctx, w.ep.queue, wire.TypeState, 0, req)
+	r := w.ep.call(ctx, wire.TypeState, 0, req)
 	closeFiles(r.files)
 	if r.err != nil {
 		return 0, nil, r.err
