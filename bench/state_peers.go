@@ -36,11 +36,14 @@ type stateFigures struct {
 	Keys           int
 	VisP50, VisP99 time.Duration
 	VisSamples     int
-	WritesPerSec   float64 // both workers at once, sum
-	GetNs          float64 // ns per local read
-	MemBytes       []int64 // per process holding the data (len 2 for per-worker figures, len 1 for one shared segment)
-	MemShared      bool    // true when MemBytes is one segment shared by all processes
-	Note           string
+	// IdleVisP50 and IdleVisP99: visibility of writes 0.5-1 ms apart
+	// (ours only; the peers measure the closed loop).
+	IdleVisP50, IdleVisP99 time.Duration
+	WritesPerSec           float64 // both workers at once, sum
+	GetNs                  float64 // ns per local read
+	MemBytes               []int64 // per process holding the data (len 2 for per-worker figures, len 1 for one shared segment)
+	MemShared              bool    // true when MemBytes is one segment shared by all processes
+	Note                   string
 }
 
 // Parameters of the peers' runs, the same for both.

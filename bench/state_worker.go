@@ -26,9 +26,13 @@ var stateValue = []byte(strings.Repeat("v", 60))
 //
 //	mem             bytes of heap the replica added
 //	get:K           ns per Get of random keys among K
-//	watch:N         start recording N visibility samples of key "vis"
+//	watch:N:A       start recording N visibility samples of key "vis"; A=1:
+//	                acknowledge each by writing its number to "ack"
 //	visresult       "p50 p99 n" in ns, once N samples are in (or 10 s)
-//	viswrite:N      write N time stamps to "vis", 0.5-1 ms apart
+//	visloop:N       closed loop, as the peers measure: write a time stamp
+//	                to "vis", wait for its number in "ack", N times
+//	viswrite:N      write N time stamps to "vis", 0.5-1 ms apart (every
+//	                process goes idle in between)
 //	writes:K:S:G    G goroutines Put random keys among K for S seconds: "count ns"
 func stateWorker() {
 	runtime.GC()
@@ -53,21 +57,25 @@ func stateWorker() {
 			k, _ := strconv.Atoi(arg)
 			go func() { m.Reply([]byte(fmt.Sprintf("%.2f", getNs(kv, k)))) }()
 		case "watch":
-			n, _ := strconv.Atoi(arg)
+			a, ack, _ := strings.Cut(arg, ":")
+			n, _ := strconv.Atoi(a)
 			vis.Lock()
 			vis.samples, vis.want, vis.full = nil, n, make(chan struct{})
 			full := vis.full
 			vis.Unlock()
 			synced := make(chan struct{})
-			go watchVis(kv, n, synced, func(d int64) bool {
+			go watchVis(kv, n, synced, func(d int64, seq string) bool {
 				vis.Lock()
-				defer vis.Unlock()
 				vis.samples = append(vis.samples, d)
-				if len(vis.samples) == vis.want {
-					close(full)
-					return false
+				more := len(vis.samples) < vis.want
+				vis.Unlock()
+				if ack == "1" {
+					kv.Put("ack", []byte(seq))
 				}
-				return true
+				if !more {
+					close(full)
+				}
+				return more
 			})
 			go func() { <-synced; m.Reply([]byte("ok")) }()
 		case "visresult":
@@ -99,6 +107,9 @@ func stateWorker() {
 				}
 				m.Reply([]byte("done"))
 			}()
+		case "visloop":
+			n, _ := strconv.Atoi(arg)
+			go func() { m.Reply([]byte(visLoop(kv, n))) }()
 		case "writes":
 			f := strings.Split(arg, ":")
 			k, _ := strconv.Atoi(f[0])
@@ -114,8 +125,35 @@ func stateWorker() {
 	<-cluster.Shutdown()
 }
 
-// watchVis records now - stamp for each change of "vis" until record says stop.
-func watchVis(kv *cluster.KV, n int, synced chan<- struct{}, record func(int64) bool) {
+// visLoop writes n time stamps to "vis", each once the previous one was
+// acknowledged in "ack" (one write in flight, as the peers do).
+func visLoop(kv *cluster.KV, n int) string {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	acks := kv.Watch(ctx, "ack")
+	for ev := range acks { // the entries that exist, up to the marker
+		if ev.Op == cluster.OpSynced {
+			break
+		}
+	}
+	for i := range n {
+		seq := strconv.Itoa(i)
+		kv.Put("vis", []byte(strconv.FormatInt(time.Now().UnixNano(), 10)+":"+seq))
+		for ev := range acks {
+			if ev.Op == cluster.OpPut && string(ev.Value) == seq {
+				break
+			}
+		}
+		if ctx.Err() != nil {
+			return "timeout"
+		}
+	}
+	return "done"
+}
+
+// watchVis records now - stamp for each change of "vis" until record says
+// stop; record also gets the sample's number.
+func watchVis(kv *cluster.KV, n int, synced chan<- struct{}, record func(d int64, seq string) bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	live := false // past the entries that existed when the watch began
@@ -125,13 +163,13 @@ func watchVis(kv *cluster.KV, n int, synced chan<- struct{}, record func(int64) 
 			close(synced)
 			continue
 		}
-		if ev.Op != cluster.OpPut || !live {
+		if ev.Op != cluster.OpPut || !live || ev.Key != "vis" {
 			continue
 		}
 		now := time.Now().UnixNano()
-		s, _, _ := strings.Cut(string(ev.Value), ":")
+		s, seq, _ := strings.Cut(string(ev.Value), ":")
 		stamp, err := strconv.ParseInt(s, 10, 64)
-		if err == nil && !record(now-stamp) {
+		if err == nil && !record(now-stamp, seq) {
 			return
 		}
 	}
