@@ -62,6 +62,9 @@ type Event struct {
 	Expires int64
 	Owner   uint64
 	Created uint64
+	// Origin and Tag come from the Write that made the change (zero for
+	// expiry and dropped owners); they are not part of the encoding.
+	Origin, Tag uint64
 }
 
 // entry returns the entry an OpPut event stores.

@@ -76,6 +76,11 @@ type Write struct {
 	TTL time.Duration
 	// Owner != 0 ties the key to that worker: DropOwner(Owner) deletes it.
 	Owner uint64
+	// Origin and Tag are handed to the sinks with the change this write
+	// makes (Event.Origin, Event.Tag): the transport sets Origin to the id
+	// of the writer's sink and Tag to its request, so that the change sent
+	// to the writer also answers the write.
+	Origin, Tag uint64
 }
 
 // Result is the outcome of a write.
@@ -205,7 +210,7 @@ func (s *Store) applyLocked(w *Write) (Result, error) {
 		if old == nil {
 			return Result{}, nil
 		}
-		return Result{Rev: s.removeLocked(old, OpDelete), Prev: cur}, nil
+		return Result{Rev: s.removeLocked(old, OpDelete, w), Prev: cur}, nil
 	}
 	return Result{Rev: s.putLocked(w, old), Prev: cur}, nil
 }
@@ -220,7 +225,7 @@ func conflict(cur, want uint64) error {
 // putLocked stores w over old (nil if absent) and returns the revision.
 func (s *Store) putLocked(w *Write, old *node) uint64 {
 	rev := s.rep.Rev() + 1
-	ev := Event{Op: OpPut, Key: w.Key, Value: w.Value, Rev: rev, Owner: w.Owner}
+	ev := Event{Op: OpPut, Key: w.Key, Value: w.Value, Rev: rev, Owner: w.Owner, Origin: w.Origin, Tag: w.Tag}
 	if w.TTL > 0 {
 		ev.Expires = deadline(s.now().UnixNano(), w.TTL)
 	}
@@ -264,9 +269,12 @@ func deadline(now int64, ttl time.Duration) int64 {
 }
 
 // removeLocked deletes the key of old with op (OpDelete or OpExpire) and
-// returns the revision.
-func (s *Store) removeLocked(old *node, op Op) uint64 {
+// returns the revision. w is the write that asked for it, nil for none.
+func (s *Store) removeLocked(old *node, op Op, w *Write) uint64 {
 	ev := Event{Op: op, Key: old.e.Key, Rev: s.rep.Rev() + 1}
+	if w != nil {
+		ev.Origin, ev.Tag = w.Origin, w.Tag
+	}
 	s.rep.mu.Lock()
 	s.rep.applyLocked(&ev)
 	s.rep.mu.Unlock()

@@ -2,7 +2,6 @@ package state
 
 import (
 	"hash/maphash"
-	"strings"
 	"sync/atomic"
 )
 
@@ -22,55 +21,9 @@ import (
 //
 // Against sync.Map (a hash-trie: one dependent cache miss per level) and
 // maps sharded under RWMutexes (readers write the lock word), this costs one
-// miss for the slot and one for the node: a node keeps a copy of short keys
-// and values inline, so the key comparison does not chase another pointer.
-
-// inlineSize is the room a node has for the key and, when both fit, the
-// value. It makes a node 128 bytes: two cache lines, one allocation.
-const inlineSize = 48
-
-// node is an immutable stored entry.
-type node struct {
-	hash uint64
-	e    Entry
-	kv   [inlineSize]byte // the key bytes when they fit, then the value
-}
-
-// tombstone marks the slot of a deleted key.
-var tombstone = new(node)
-
-// newNode builds the node of e, copying e.Value. key must be owned by the
-// table already (a clone of the caller's string, or the previous node's).
-func newNode(h uint64, key string, e Entry) *node {
-	n := &node{hash: h, e: e}
-	n.e.Key = key
-	val := e.Value
-	n.e.Value = nil
-	if len(key) <= inlineSize {
-		k := copy(n.kv[:], key)
-		if end := k + len(val); end <= inlineSize && len(val) > 0 {
-			n.e.Value = n.kv[k:end:end]
-			copy(n.e.Value, val)
-			return n
-		}
-	}
-	if len(val) > 0 {
-		n.e.Value = append(make([]byte, 0, len(val)), val...)
-	}
-	return n
-}
-
-// has reports whether n stores key. A short key is compared with the inline
-// copy, which lies in n itself: no second dependent load.
-func (n *node) has(key string) bool {
-	if len(n.e.Key) != len(key) || n == tombstone {
-		return false
-	}
-	if len(key) <= inlineSize {
-		return string(n.kv[:len(key)]) == key
-	}
-	return n.e.Key == key
-}
+// miss for the slot and one for the node: a node keeps short keys and values
+// in its own object (see node), so the key comparison does not chase
+// another pointer.
 
 type table struct {
 	slots []atomic.Pointer[node]
@@ -131,16 +84,6 @@ func (m *hashMap) get(key string) *node {
 	return m.cur.Load().find(m.hash(key), key)
 }
 
-// ownKey returns a copy of key that the table may keep: the stored key itself
-// when the key exists, else a clone (callers may pass strings that alias a
-// buffer they reuse).
-func ownKey(old *node, key string) string {
-	if old != nil {
-		return old.e.Key
-	}
-	return strings.Clone(key)
-}
-
 // put stores e (Value copied) and returns the new node and the one it
 // replaced (nil if the key was absent). A zero e.Created becomes the Created
 // of the replaced node, or e.Rev for a new key.
@@ -164,7 +107,7 @@ func (m *hashMap) put(e Entry) (n, old *node) {
 			if e.Created == 0 {
 				e.Created = c.e.Created
 			}
-			n = newNode(h, c.e.Key, e)
+			n = newNode(h, e)
 			t.slots[i].Store(n)
 			return n, c
 		}
@@ -172,7 +115,7 @@ func (m *hashMap) put(e Entry) (n, old *node) {
 	if e.Created == 0 {
 		e.Created = e.Rev
 	}
-	n = newNode(h, ownKey(nil, e.Key), e)
+	n = newNode(h, e)
 	switch {
 	case free >= 0:
 		t.slots[free].Store(n)
@@ -236,8 +179,7 @@ func (m *hashMap) build(entries []Entry) (*table, int) {
 	for i := range entries {
 		e := entries[i]
 		h := m.hash(e.Key)
-		key := ownKey(t.find(h, e.Key), e.Key)
-		if t.insert(newNode(h, key, e)) {
+		if t.insert(newNode(h, e)) {
 			count++
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"unsafe"
 )
 
 // TestHashMapModel checks the table against a Go map through growth,
@@ -19,7 +20,7 @@ func TestHashMapModel(t *testing.T) {
 	key := func() string {
 		k := fmt.Sprintf("k%d", rng.Intn(3000))
 		if rng.Intn(8) == 0 {
-			k += strings.Repeat("x", inlineSize) // longer than inline
+			k += strings.Repeat("x", maxInline) // too long to be inline
 		}
 		return k
 	}
@@ -27,7 +28,7 @@ func TestHashMapModel(t *testing.T) {
 		k := key()
 		switch rng.Intn(3) {
 		case 0, 1:
-			v := strings.Repeat("v", rng.Intn(2*inlineSize))
+			v := strings.Repeat("v", rng.Intn(2*maxInline))
 			n, old := m.put(Entry{Key: k, Value: []byte(v), Rev: uint64(i)})
 			if _, had := model[k]; had != (old != nil) {
 				t.Fatalf("put %q: replaced %v, model had %v", k, old != nil, had)
@@ -98,18 +99,45 @@ func TestHashMapConcurrentReads(t *testing.T) {
 	wg.Wait()
 }
 
+// TestNodeInline checks where a node keeps its key and value: in its own
+// object when they fit one of the classes, apart otherwise, never sharing
+// the caller's memory.
 func TestNodeInline(t *testing.T) {
-	var m hashMap
-	m.init()
-	short, _ := m.put(Entry{Key: "k", Value: []byte("small"), Rev: 1})
-	if &short.e.Value[0] != &short.kv[1] || cap(short.e.Value) != len("small") {
-		t.Error("small value not stored inline with a capped capacity")
+	within := func(p *byte, n *node, size uintptr) bool {
+		a, b := uintptr(unsafe.Pointer(p)), uintptr(unsafe.Pointer(n))
+		return a >= b && a < b+size
 	}
-	big, _ := m.put(Entry{Key: "k2", Value: make([]byte, inlineSize), Rev: 2})
-	if len(big.e.Value) != inlineSize {
-		t.Error("big value truncated")
+	for _, c := range []struct {
+		key, value int
+		size       uintptr // of the object holding node and bytes, 0: apart
+	}{
+		{1, 5, unsafe.Sizeof(node48{})},
+		{10, 38, unsafe.Sizeof(node48{})},
+		{10, 39, unsafe.Sizeof(node112{})},
+		{21, 60, unsafe.Sizeof(node112{})},
+		{40, 200, unsafe.Sizeof(node240{})},
+		{40, 201, 0},
+		{300, 1, 0},
+	} {
+		key := []byte(strings.Repeat("k", c.key))
+		val := []byte(strings.Repeat("v", c.value))
+		n := newNode(1, Entry{Key: string(key), Value: val, Rev: 1})
+		if n.e.Key != string(key) || string(n.e.Value) != string(val) || cap(n.e.Value) != len(val) {
+			t.Fatalf("%d+%d bytes: stored %q=%q (cap %d)", c.key, c.value, n.e.Key, n.e.Value, cap(n.e.Value))
+		}
+		if &n.e.Value[0] == &val[0] {
+			t.Fatalf("%d+%d bytes: the value was not copied", c.key, c.value)
+		}
+		inKey, inVal := within(unsafe.StringData(n.e.Key), n, c.size), within(&n.e.Value[0], n, c.size)
+		if inline := c.size != 0; inKey != inline || inVal != inline {
+			t.Errorf("%d+%d bytes: key inline %v, value inline %v, want %v", c.key, c.value, inKey, inVal, inline)
+		}
 	}
-	empty, _ := m.put(Entry{Key: "k3", Value: []byte{}, Rev: 3})
+	if unsafe.Sizeof(node48{}) != 128 || unsafe.Sizeof(node112{}) != 192 || unsafe.Sizeof(node240{}) != 320 {
+		t.Errorf("node classes are %d, %d, %d bytes, not Go's size classes 128, 192, 320",
+			unsafe.Sizeof(node48{}), unsafe.Sizeof(node112{}), unsafe.Sizeof(node240{}))
+	}
+	empty := newNode(1, Entry{Key: "k3", Value: []byte{}, Rev: 3})
 	if empty.e.Value != nil {
 		t.Error("empty value not nil")
 	}

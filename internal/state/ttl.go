@@ -84,7 +84,7 @@ func (s *Store) expire() int {
 	for len(x.heap) > 0 && x.heap[0].at <= now {
 		it := x.pop()
 		if old := s.rep.m.get(it.key); old != nil && old.e.Rev == it.rev {
-			s.removeLocked(old, OpExpire)
+			s.removeLocked(old, OpExpire, nil)
 			n++
 		}
 	}
