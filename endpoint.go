@@ -38,6 +38,10 @@ type reply struct {
 	data  []byte
 	files []*os.File
 	err   error
+	// acked: the request was answered by a frame of another kind (a
+	// shared-state change), with ack as the result.
+	acked bool
+	ack   uint64
 }
 
 func newEndpoint(conn *wire.Conn, max int) *endpoint {
@@ -83,28 +87,41 @@ func (e *endpoint) request(ctx context.Context, peer uint32, data []byte) ([]byt
 // reply frame with that id (which may carry files).
 func (e *endpoint) call(ctx context.Context, t wire.Type, peer uint32, data []byte) reply {
 	id := e.reqID.Add(1)
-	ch := make(chan reply, 1)
+	ch := replyChans.Get().(chan reply)
 	e.mu.Lock()
 	if e.err != nil {
 		err := e.err
 		e.mu.Unlock()
+		replyChans.Put(ch)
 		return reply{err: err}
 	}
 	e.calls[id] = ch
 	e.mu.Unlock()
 	if err := e.send(t, peer, id, data); err != nil {
-		e.forget(id)
+		e.drop(id, ch)
 		return reply{err: err}
 	}
 	select {
 	case r := <-ch:
+		replyChans.Put(ch)
 		return r
 	case <-ctx.Done():
-		if !e.forget(id) { // the reply came meanwhile
-			closeFiles((<-ch).files)
-		}
+		e.drop(id, ch)
 		return reply{err: ctx.Err()}
 	}
+}
+
+// replyChans recycles the channels calls wait on. A channel goes back only
+// empty and out of e.calls: no one can send on it any more.
+var replyChans = sync.Pool{New: func() any { return make(chan reply, 1) }}
+
+// drop gives up the call id, whose answer may have come meanwhile, and
+// recycles its channel.
+func (e *endpoint) drop(id uint64, ch chan reply) {
+	if !e.forget(id) { // the answer came meanwhile (or close failed it)
+		closeFiles((<-ch).files)
+	}
+	replyChans.Put(ch)
 }
 
 // forget drops a waiting call; it reports whether the call was still waiting.
@@ -133,6 +150,17 @@ func (e *endpoint) deliver(f wire.Frame) {
 		return
 	}
 	ch <- reply{data: clone(f.Payload), files: f.Files}
+}
+
+// ack completes the request id with a result carried by another frame.
+func (e *endpoint) ack(id, result uint64) {
+	e.mu.Lock()
+	ch, ok := e.calls[id]
+	delete(e.calls, id)
+	e.mu.Unlock()
+	if ok {
+		ch <- reply{acked: true, ack: result}
+	}
 }
 
 // close fails every waiting request with ErrDisconnected wrapping cause and

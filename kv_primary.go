@@ -55,7 +55,15 @@ func (p *Primary) handleState(w *Worker, f wire.Frame) error {
 			reply(code, 0, []byte(text))
 			return nil
 		}
+		if w.subscribed.Load() {
+			// The change goes to w's sink with this request's id: it is the
+			// answer (one frame instead of a change and a reply).
+			wr.Origin, wr.Tag = w.owner, id
+		}
 		res, err := s.Apply(wr)
+		if err == nil && res.Rev != 0 && wr.Tag != 0 {
+			return nil
+		}
 		code, text := replyCode(err)
 		reply(code, res.Rev, []byte(text))
 	case kvSubscribe:
@@ -140,16 +148,24 @@ func (k *workerSink) Snapshot(rev uint64, entries []state.Entry) {
 }
 
 // Event sends one change; the encoding is shared by every worker's sink.
+// The change a worker's own write made goes to it with the write's request
+// id, and answers that request.
 func (k *workerSink) Event(ev state.Event) {
 	if deltaCache.rev != ev.Rev || deltaCache.op != ev.Op || deltaCache.b == nil {
 		deltaCache.rev, deltaCache.op = ev.Rev, ev.Op
 		deltaCache.b = state.AppendEvent(append(deltaCache.b[:0], deltaEvent), ev)
 	}
-	k.send(deltaCache.b)
+	var id uint64
+	if ev.Origin == k.w.owner {
+		id = ev.Tag
+	}
+	k.sendAs(id, deltaCache.b)
 }
 
-func (k *workerSink) send(b []byte) {
-	if k.w.ep.enqueue(wire.TypeDelta, 0, 0, b) != nil {
+func (k *workerSink) send(b []byte) { k.sendAs(0, b) }
+
+func (k *workerSink) sendAs(id uint64, b []byte) {
+	if k.w.ep.enqueue(wire.TypeDelta, 0, id, b) != nil {
 		return // gone: its exit removes this sink
 	}
 	if queued, _ := k.w.ep.conn.Backlog(); queued > maxReplicaLag {

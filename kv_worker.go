@@ -17,38 +17,40 @@ type kvReplica struct {
 	part []state.Entry // snapshot parts received so far
 }
 
-// applyDelta applies one TypeDelta frame. It runs on the reading goroutine,
-// so a change is applied before any later frame (the reply to the write
-// that made it, say) is handled.
-func (r *kvReplica) applyDelta(b []byte) error {
+// applyDelta applies one TypeDelta frame and returns the revision of the
+// change it carried (0 for snapshot frames). It runs on the reading
+// goroutine, so a change is applied before the write that made it returns
+// (a change that answers a write is the answer) and before any later frame
+// is handled.
+func (r *kvReplica) applyDelta(b []byte) (uint64, error) {
 	if len(b) == 0 {
-		return fmt.Errorf("%w: empty shared-state change", wire.ErrMalformed)
+		return 0, fmt.Errorf("%w: empty shared-state change", wire.ErrMalformed)
 	}
 	switch b[0] {
 	case deltaEvent:
 		ev, err := state.DecodeEvent(b[1:])
 		if err != nil {
-			return fmt.Errorf("%w: %w", wire.ErrMalformed, err)
+			return 0, fmt.Errorf("%w: %w", wire.ErrMalformed, err)
 		}
 		r.rep.Apply(ev)
+		return ev.Rev, nil
 	case deltaSnapPart, deltaSnapshot:
 		rev, entries, err := state.DecodeSnapshot(b[1:])
 		if err != nil {
-			return fmt.Errorf("%w: %w", wire.ErrMalformed, err)
+			return 0, fmt.Errorf("%w: %w", wire.ErrMalformed, err)
 		}
 		if b[0] == deltaSnapPart {
 			for _, e := range entries { // they alias the frame, which is reused
 				e.Value = clone(e.Value)
 				r.part = append(r.part, e)
 			}
-			return nil
+			return 0, nil
 		}
 		r.rep.Load(rev, append(r.part, entries...))
 		r.part = nil
-	default:
-		return fmt.Errorf("%w: shared-state change of kind %d", wire.ErrMalformed, b[0])
+		return 0, nil
 	}
-	return nil
+	return 0, fmt.Errorf("%w: shared-state change of kind %d", wire.ErrMalformed, b[0])
 }
 
 // subscribeKV asks the primary for the shared state and returns once the
@@ -67,6 +69,9 @@ func (w *workerLink) stateCall(ctx context.Context, req []byte) (rev uint64, res
 	closeFiles(r.files)
 	if r.err != nil {
 		return 0, nil, r.err
+	}
+	if r.acked { // answered by the change the write made
+		return r.ack, nil, nil
 	}
 	code, rev, rest, err := decodeReply(r.data)
 	if err != nil {

@@ -106,8 +106,12 @@ func (w *workerLink) readFrames() error {
 		case wire.TypeRep, wire.TypeRepErr:
 			w.ep.deliver(f)
 		case wire.TypeDelta:
-			if err := w.kv.applyDelta(f.Payload); err != nil {
+			rev, err := w.kv.applyDelta(f.Payload)
+			if err != nil {
 				return err
+			}
+			if f.ID != 0 {
+				w.ep.ack(f.ID, rev)
 			}
 		case wire.TypeCtl:
 			switch {
