@@ -6,7 +6,9 @@ import (
 	"context"
 	"errors"
 	"os"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -209,6 +211,32 @@ func TestForkEnvAndSetup(t *testing.T) {
 	}
 	if _, err := tc.p.Fork("NOEQUALS"); !errors.Is(err, cluster.ErrInvalidConfig) {
 		t.Fatalf("Fork with a bad env entry: %v", err)
+	}
+}
+
+// TestWorkerProcs checks the GOMAXPROCS workers get: the CPUs divided
+// among them by default (an empty GOMAXPROCS counts as unset, as for the Go
+// runtime), a set one is kept, WorkerProcs -1 adds none.
+func TestWorkerProcs(t *testing.T) {
+	t.Setenv("GOMAXPROCS", "")
+	want := strconv.Itoa(max(1, runtime.NumCPU()/2))
+	tc := startCluster(t, cluster.Config{Workers: 2, Settings: cluster.Settings{Env: []string{"GOMAXPROCS="}}})
+	tc.ready(2)
+	w := tc.p.Workers()[0]
+	if got := ask(t, w, "env:GOMAXPROCS"); got != want {
+		t.Errorf("default: GOMAXPROCS=%q, want %q", got, want)
+	}
+	w, err := tc.p.Fork("GOMAXPROCS=3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ask(t, w, "env:GOMAXPROCS"); got != "3" {
+		t.Errorf("set by the caller: GOMAXPROCS=%q, want 3", got)
+	}
+	tc2 := startCluster(t, cluster.Config{Workers: 1, WorkerProcs: -1})
+	tc2.ready(1)
+	if got := ask(t, tc2.p.Workers()[0], "env:GOMAXPROCS"); got != "" {
+		t.Errorf("WorkerProcs -1: GOMAXPROCS=%q, want none", got)
 	}
 }
 

@@ -105,13 +105,17 @@ func (p *Primary) workerEnv(s Settings, extra []string, id, gen, fds int) []stri
 		EnvMaxMessage+"="+strconv.Itoa(p.cfg.MaxMessageSize))
 }
 
+// hasEnv reports whether env sets key to a non-empty value: the last
+// setting counts, as for os/exec (the Go runtime ignores an empty
+// GOMAXPROCS, and so does this package).
 func hasEnv(env []string, key string) bool {
+	set := false
 	for _, kv := range env {
-		if strings.HasPrefix(kv, key+"=") {
-			return true
+		if v, ok := strings.CutPrefix(kv, key+"="); ok {
+			set = v != ""
 		}
 	}
-	return false
+	return set
 }
 
 // serve reads the worker's channel until it closes.
