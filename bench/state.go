@@ -116,6 +116,11 @@ func goState(ctx context.Context, keys int) (stateFigures, error) {
 	if f.IdleVisP50, f.IdleVisP99, _, err = visibility("0", "viswrite"); err != nil {
 		return f, err
 	}
+	writeSecs := stateSeconds
+	if v, err := strconv.Atoi(os.Getenv("STATE_WRITE_SECONDS")); err == nil && v > 0 {
+		writeSecs = v // longer, to profile the writes
+	}
+	stopProfile := cpuProfile("primary")
 	var wg sync.WaitGroup
 	outs := make([]string, len(ws))
 	errs := make([]error, len(ws))
@@ -123,10 +128,11 @@ func goState(ctx context.Context, keys int) (stateFigures, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			outs[i], errs[i] = ask(w, fmt.Sprintf("writes:%d:%d:%d", keys, stateSeconds, stateWriters))
+			outs[i], errs[i] = ask(w, fmt.Sprintf("writes:%d:%d:%d", keys, writeSecs, stateWriters))
 		}()
 	}
 	wg.Wait()
+	stopProfile()
 	for i := range ws {
 		if errs[i] != nil {
 			return f, errs[i]

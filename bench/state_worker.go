@@ -116,7 +116,9 @@ func stateWorker() {
 			secs, _ := strconv.Atoi(f[1])
 			g, _ := strconv.Atoi(f[2])
 			go func() {
+				stop := cpuProfile("worker")
 				count, took := putLoad(kv, k, time.Duration(secs)*time.Second, g)
+				stop()
 				m.Reply([]byte(fmt.Sprintf("%d %d", count, took.Nanoseconds())))
 			}()
 		}
