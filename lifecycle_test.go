@@ -215,12 +215,12 @@ func TestForkEnvAndSetup(t *testing.T) {
 }
 
 // TestWorkerProcs checks the GOMAXPROCS workers get: the CPUs divided
-// among them by default (an empty GOMAXPROCS counts as unset, as for the Go
-// runtime), a set one is kept, WorkerProcs -1 adds none.
+// among them by default (a GOMAXPROCS the Go runtime ignores, empty or 0,
+// counts as unset), a set one is kept, WorkerProcs -1 adds none.
 func TestWorkerProcs(t *testing.T) {
 	t.Setenv("GOMAXPROCS", "")
 	want := strconv.Itoa(max(1, runtime.NumCPU()/2))
-	tc := startCluster(t, cluster.Config{Workers: 2, Settings: cluster.Settings{Env: []string{"GOMAXPROCS="}}})
+	tc := startCluster(t, cluster.Config{Workers: 2, Settings: cluster.Settings{Env: []string{"GOMAXPROCS=0"}}})
 	tc.ready(2)
 	w := tc.p.Workers()[0]
 	if got := ask(t, w, "env:GOMAXPROCS"); got != want {

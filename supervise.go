@@ -90,7 +90,7 @@ func (p *Primary) forkFailed(id int, err error) error {
 
 func (p *Primary) workerEnv(s Settings, extra []string, id, gen, fds int) []string {
 	env := append(append(os.Environ(), s.Env...), extra...)
-	if p.cfg.WorkerProcs != -1 && !hasEnv(env, "GOMAXPROCS") {
+	if p.cfg.WorkerProcs != -1 && !hasProcs(env) {
 		n := p.cfg.WorkerProcs
 		if n == 0 {
 			n = max(1, runtime.NumCPU()/p.cfg.Workers)
@@ -105,14 +105,14 @@ func (p *Primary) workerEnv(s Settings, extra []string, id, gen, fds int) []stri
 		EnvMaxMessage+"="+strconv.Itoa(p.cfg.MaxMessageSize))
 }
 
-// hasEnv reports whether env sets key to a non-empty value: the last
-// setting counts, as for os/exec (the Go runtime ignores an empty
-// GOMAXPROCS, and so does this package).
-func hasEnv(env []string, key string) bool {
+// hasProcs reports whether env sets GOMAXPROCS to a value the Go runtime
+// uses (a positive number); the last setting counts, as for os/exec.
+func hasProcs(env []string) bool {
 	set := false
 	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, key+"="); ok {
-			set = v != ""
+		if v, ok := strings.CutPrefix(kv, "GOMAXPROCS="); ok {
+			n, err := strconv.Atoi(v)
+			set = err == nil && n > 0
 		}
 	}
 	return set

@@ -47,8 +47,8 @@ func newNode(h uint64, e Entry) *node {
 	var n *node
 	var buf []byte
 	switch {
-	case size <= 48:
-		x := new(node48)
+	case size <= 48 || len(key) <= 48 && size > maxInline:
+		x := new(node48) // all inline, or just the key
 		n, buf = &x.node, x.buf[:]
 	case size <= 112:
 		x := new(node112)
@@ -57,20 +57,23 @@ func newNode(h uint64, e Entry) *node {
 		x := new(node240)
 		n, buf = &x.node, x.buf[:]
 	default:
-		n = &node{hash: h, e: e}
-		n.e.Key, n.e.Value = strings.Clone(key), nil
-		if len(val) > 0 {
-			n.e.Value = append(make([]byte, 0, len(val)), val...)
-		}
-		return n
+		n = &node{}
 	}
 	n.hash, n.e = h, e
-	k := copy(buf, key)
-	n.e.Key = unsafe.String(&buf[0], k) // buf is never written again
+	if buf == nil {
+		n.e.Key = strings.Clone(key)
+	} else {
+		copy(buf, key)
+		n.e.Key = unsafe.String(&buf[0], len(key)) // buf is never written again
+	}
 	n.e.Value = nil
-	if len(val) > 0 {
+	switch k := len(key); {
+	case len(val) == 0:
+	case size <= maxInline:
 		end := k + copy(buf[k:], val)
 		n.e.Value = buf[k:end:end]
+	default:
+		n.e.Value = append(make([]byte, 0, len(val)), val...)
 	}
 	return n
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -188,6 +189,11 @@ func (s *Store) checkKey(key string) error {
 }
 
 // applyLocked performs a checked write. s.mu is held.
+//
+// A write that succeeds with a revision (Rev != 0) always sends its change
+// to every sink, and one that fails or changes nothing sends none: the
+// transport answers a worker's write with its change, so a write that
+// changed something must never skip the sinks.
 func (s *Store) applyLocked(w *Write) (Result, error) {
 	old := s.rep.m.get(w.Key)
 	var cur Entry
@@ -248,7 +254,7 @@ func (s *Store) putLocked(w *Write, old *node) uint64 {
 				keys = make(map[string]struct{})
 				s.owners[n.e.Owner] = keys
 			}
-			keys[n.e.Key] = struct{}{}
+			keys[strings.Clone(n.e.Key)] = struct{}{} // not the node's: it would keep the node
 		}
 	}
 	if n.e.Expires != 0 {

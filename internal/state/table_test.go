@@ -109,14 +109,14 @@ func TestNodeInline(t *testing.T) {
 	}
 	for _, c := range []struct {
 		key, value int
-		size       uintptr // of the object holding node and bytes, 0: apart
+		size       int // of the object holding node and bytes; 0: both apart, -1: only the key inline
 	}{
-		{1, 5, unsafe.Sizeof(node48{})},
-		{10, 38, unsafe.Sizeof(node48{})},
-		{10, 39, unsafe.Sizeof(node112{})},
-		{21, 60, unsafe.Sizeof(node112{})},
-		{40, 200, unsafe.Sizeof(node240{})},
-		{40, 201, 0},
+		{1, 5, int(unsafe.Sizeof(node48{}))},
+		{10, 38, int(unsafe.Sizeof(node48{}))},
+		{10, 39, int(unsafe.Sizeof(node112{}))},
+		{21, 60, int(unsafe.Sizeof(node112{}))},
+		{40, 200, int(unsafe.Sizeof(node240{}))},
+		{40, 201, -1},
 		{300, 1, 0},
 	} {
 		key := []byte(strings.Repeat("k", c.key))
@@ -128,9 +128,13 @@ func TestNodeInline(t *testing.T) {
 		if &n.e.Value[0] == &val[0] {
 			t.Fatalf("%d+%d bytes: the value was not copied", c.key, c.value)
 		}
-		inKey, inVal := within(unsafe.StringData(n.e.Key), n, c.size), within(&n.e.Value[0], n, c.size)
-		if inline := c.size != 0; inKey != inline || inVal != inline {
-			t.Errorf("%d+%d bytes: key inline %v, value inline %v, want %v", c.key, c.value, inKey, inVal, inline)
+		size := uintptr(c.size)
+		if c.size < 0 {
+			size = unsafe.Sizeof(node48{})
+		}
+		inKey, inVal := within(unsafe.StringData(n.e.Key), n, size), within(&n.e.Value[0], n, size)
+		if wantKey, wantVal := c.size != 0, c.size > 0; inKey != wantKey || inVal != wantVal {
+			t.Errorf("%d+%d bytes: key inline %v, value inline %v, want %v, %v", c.key, c.value, inKey, inVal, wantKey, wantVal)
 		}
 	}
 	if unsafe.Sizeof(node48{}) != 128 || unsafe.Sizeof(node112{}) != 192 || unsafe.Sizeof(node240{}) != 320 {
