@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"time"
+	"unsafe"
 )
 
 // Encodings (u = unsigned varint, canonical; s = u length then bytes):
@@ -15,11 +16,13 @@ import (
 //	snapshot: rev:u count:u then per entry:
 //	          key:s value:s rev:u created:u expires:u owner:u
 //
-// The decoders copy keys into new strings and return values that alias
-// their input: the caller must not modify that input while it uses them
-// (Replica.Apply and Replica.Load copy values, so passing a decoded Event or
-// snapshot to them and then reusing the buffer is safe). An empty value
-// decodes as nil.
+// DecodeWrite and DecodeEvent return keys and values that alias their
+// input, DecodeSnapshot values that alias it (its keys are copies): the
+// caller must not modify that input while it uses them, and must copy what
+// it keeps (Store.Apply, Replica.Apply and Replica.Load copy keys and values,
+// so passing what was decoded to them and then reusing the buffer is safe:
+// the transport decodes every change and write in its read buffer without
+// allocating). An empty value decodes as nil.
 
 // AppendWrite appends the encoding of w to dst.
 func AppendWrite(dst []byte, w Write) []byte {
@@ -31,7 +34,8 @@ func AppendWrite(dst []byte, w Write) []byte {
 	return binary.AppendUvarint(dst, w.Owner)
 }
 
-// DecodeWrite decodes a write encoded by AppendWrite. Its Value aliases b.
+// DecodeWrite decodes a write encoded by AppendWrite. Its Key and Value
+// alias b.
 // It checks the structure (kind, lengths, TTL not negative), not the limits
 // of a Store, which Store.Apply checks.
 func DecodeWrite(b []byte) (Write, error) {
@@ -41,7 +45,7 @@ func DecodeWrite(b []byte) (Write, error) {
 	if d.err == nil && (w.Kind < KindPut || w.Kind > KindDelete) {
 		d.fail("unknown kind %d", w.Kind)
 	}
-	w.Key = d.string()
+	w.Key = d.aliasString()
 	w.Value = d.bytes()
 	w.PrevRev = d.uvarint()
 	w.TTL = time.Duration(d.int64())
@@ -67,7 +71,8 @@ func AppendEvent(dst []byte, ev Event) []byte {
 	return binary.AppendUvarint(dst, ev.Owner)
 }
 
-// DecodeEvent decodes an event encoded by AppendEvent. Its Value aliases b.
+// DecodeEvent decodes an event encoded by AppendEvent. Its Key and Value
+// alias b.
 // It requires a known op, a non-empty key, Rev >= 1 and, for OpPut,
 // 1 <= Created <= Rev.
 func DecodeEvent(b []byte) (Event, error) {
@@ -77,7 +82,7 @@ func DecodeEvent(b []byte) (Event, error) {
 	if d.err == nil && (ev.Op < OpPut || ev.Op > OpExpire) {
 		d.fail("unknown op %d", ev.Op)
 	}
-	ev.Key = d.key()
+	ev.Key = d.aliasKey()
 	ev.Rev = d.uvarint()
 	if d.err == nil && ev.Rev == 0 {
 		d.fail("revision 0")
@@ -242,9 +247,27 @@ func (d *decoder) bytes() []byte {
 
 func (d *decoder) string() string { return string(d.bytes()) }
 
+// aliasString reads a string that aliases the input.
+func (d *decoder) aliasString() string {
+	b := d.bytes()
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
 // key reads a non-empty string.
 func (d *decoder) key() string {
 	k := d.string()
+	if d.err == nil && k == "" {
+		d.fail("empty key")
+	}
+	return k
+}
+
+// aliasKey reads a non-empty string that aliases the input.
+func (d *decoder) aliasKey() string {
+	k := d.aliasString()
 	if d.err == nil && k == "" {
 		d.fail("empty key")
 	}

@@ -195,6 +195,14 @@ func (s *Store) checkKey(key string) error {
 // transport answers a worker's write with its change, so a write that
 // changed something must never skip the sinks.
 func (s *Store) applyLocked(w *Write) (Result, error) {
+	if w.Kind == KindPut { // no condition: one probe of the table, not two
+		rev, old := s.putLocked(w)
+		var prev Entry
+		if old != nil {
+			prev = old.e
+		}
+		return Result{Rev: rev, Prev: prev}, nil
+	}
 	old := s.rep.m.get(w.Key)
 	var cur Entry
 	if old != nil {
@@ -218,7 +226,8 @@ func (s *Store) applyLocked(w *Write) (Result, error) {
 		}
 		return Result{Rev: s.removeLocked(old, OpDelete, w), Prev: cur}, nil
 	}
-	return Result{Rev: s.putLocked(w, old), Prev: cur}, nil
+	rev, _ := s.putLocked(w)
+	return Result{Rev: rev, Prev: cur}, nil
 }
 
 func conflict(cur, want uint64) error {
@@ -228,15 +237,16 @@ func conflict(cur, want uint64) error {
 	return fmt.Errorf("%w: key at revision %d, expected %d", ErrConflict, cur, want)
 }
 
-// putLocked stores w over old (nil if absent) and returns the revision.
-func (s *Store) putLocked(w *Write, old *node) uint64 {
+// putLocked stores w and returns the revision and the node it replaced (nil
+// if the key was absent).
+func (s *Store) putLocked(w *Write) (uint64, *node) {
 	rev := s.rep.Rev() + 1
 	ev := Event{Op: OpPut, Key: w.Key, Value: w.Value, Rev: rev, Owner: w.Owner, Origin: w.Origin, Tag: w.Tag}
 	if w.TTL > 0 {
 		ev.Expires = deadline(s.now().UnixNano(), w.TTL)
 	}
 	s.rep.mu.Lock()
-	n, _ := s.rep.applyLocked(&ev)
+	n, old := s.rep.applyLocked(&ev)
 	s.rep.mu.Unlock()
 
 	var oldOwner uint64
@@ -263,7 +273,7 @@ func (s *Store) putLocked(w *Write, old *node) uint64 {
 	// The sinks get the stored copies, which are immutable.
 	ev.Key, ev.Value, ev.Created = n.e.Key, n.e.Value, n.e.Created
 	s.emit(ev)
-	return rev
+	return rev, old
 }
 
 // deadline returns now + ttl in Unix nanoseconds, saturating.
