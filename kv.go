@@ -162,8 +162,14 @@ func (kv *KV) Delete(key string) (uint64, error) {
 }
 
 func (kv *KV) do(w state.Write, opts []WriteOption) (uint64, error) {
-	for _, o := range opts {
-		o(&w)
+	if len(opts) > 0 {
+		// Options take a pointer, which moves what it points to onto the
+		// heap: only a write with options pays for that.
+		opt := w
+		for _, o := range opts {
+			o(&opt)
+		}
+		w = opt
 	}
 	if w.TTL < 0 {
 		return 0, fmt.Errorf("%w: negative TTL %v", ErrInvalidKV, w.TTL)

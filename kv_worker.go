@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/gocluster/cluster/internal/state"
@@ -84,9 +85,18 @@ func (w *workerLink) stateCall(ctx context.Context, req []byte) (rev uint64, res
 type workerBackend struct{ w *workerLink }
 
 func (b workerBackend) write(ctx context.Context, wr state.Write) (uint64, error) {
-	rev, _, err := b.w.stateCall(ctx, state.AppendWrite([]byte{kvWrite}, wr))
+	buf := writeBufs.Get().(*[]byte)
+	req := state.AppendWrite(append((*buf)[:0], kvWrite), wr)
+	rev, _, err := b.w.stateCall(ctx, req) // the request is not kept once sent
+	if cap(req) <= 64<<10 {
+		*buf = req
+		writeBufs.Put(buf)
+	}
 	return rev, err
 }
+
+// writeBufs recycles the buffers writes are encoded in.
+var writeBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 func (b workerBackend) beginLoad(ctx context.Context, key string) (loadStart, error) {
 	// The answer is awaited whatever ctx does: if it makes this worker the
