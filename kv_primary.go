@@ -37,9 +37,7 @@ func (p *Primary) handleState(w *Worker, f wire.Frame) error {
 	}
 	s := processStore()
 	id := f.ID
-	reply := func(code byte, rev uint64, rest []byte) {
-		w.ep.enqueue(wire.TypeRep, 0, id, appendReply(make([]byte, 0, 16+len(rest)), code, rev, rest))
-	}
+	reply := func(code byte, rev uint64, rest []byte) { stateReply(w, id, code, rev, rest) }
 	body := f.Payload[1:]
 	switch f.Payload[0] {
 	case kvWrite:
@@ -75,10 +73,10 @@ func (p *Primary) handleState(w *Worker, f wire.Frame) error {
 		e, have, lead := s.BeginLoad(string(body), w.owner, func(e state.Entry, err error) {
 			code, text := replyCode(err)
 			if err != nil {
-				reply(code, 0, []byte(text))
+				stateReply(w, id, code, 0, []byte(text))
 				return
 			}
-			reply(codeOK, e.Rev, loadHaveReply(e))
+			stateReply(w, id, codeOK, e.Rev, loadHaveReply(e))
 		})
 		switch {
 		case have:
@@ -110,6 +108,11 @@ func (p *Primary) handleState(w *Worker, f wire.Frame) error {
 		return fmt.Errorf("%w: shared-state operation %d", wire.ErrMalformed, f.Payload[0])
 	}
 	return nil
+}
+
+// stateReply answers the shared-state request id of w.
+func stateReply(w *Worker, id uint64, code byte, rev uint64, rest []byte) {
+	w.ep.enqueue(wire.TypeRep, 0, id, appendReply(make([]byte, 0, 16+len(rest)), code, rev, rest))
 }
 
 func loadHaveReply(e state.Entry) []byte {
