@@ -202,8 +202,14 @@ func getNs(kv *cluster.KV, k int) float64 {
 	return float64(best.Nanoseconds()) / reads
 }
 
-// putLoad runs g goroutines that Put random existing keys for d.
+// putLoad runs g goroutines that Put random existing keys for d. The key
+// names are made beforehand, as the peers do (Node picks from an array of
+// names, uWSGI from pre-drawn keys).
 func putLoad(kv *cluster.KV, k int, d time.Duration, g int) (int64, time.Duration) {
+	names := make([]string, k)
+	for i := range names {
+		names[i] = stateKey(i)
+	}
 	var count atomic.Int64
 	start := time.Now()
 	deadline := start.Add(d)
@@ -216,7 +222,7 @@ func putLoad(kv *cluster.KV, k int, d time.Duration, g int) (int64, time.Duratio
 				if n%64 == 0 && time.Now().After(deadline) {
 					return
 				}
-				if _, err := kv.Put(stateKey(rand.N(k)), stateValue); err == nil {
+				if _, err := kv.Put(names[rand.N(k)], stateValue); err == nil {
 					count.Add(1)
 				}
 			}
