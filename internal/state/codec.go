@@ -35,9 +35,8 @@ func AppendWrite(dst []byte, w Write) []byte {
 }
 
 // DecodeWrite decodes a write encoded by AppendWrite. Its Key and Value
-// alias b.
-// It checks the structure (kind, lengths, TTL not negative), not the limits
-// of a Store, which Store.Apply checks.
+// alias b. It checks the structure (kind, lengths, TTL not negative), not
+// the limits of a Store, which Store.Apply checks.
 func DecodeWrite(b []byte) (Write, error) {
 	d := decoder{b: b, what: "write"}
 	var w Write
@@ -72,8 +71,7 @@ func AppendEvent(dst []byte, ev Event) []byte {
 }
 
 // DecodeEvent decodes an event encoded by AppendEvent. Its Key and Value
-// alias b.
-// It requires a known op, a non-empty key, Rev >= 1 and, for OpPut,
+// alias b. It requires a known op, a non-empty key, Rev >= 1 and, for OpPut,
 // 1 <= Created <= Rev.
 func DecodeEvent(b []byte) (Event, error) {
 	d := decoder{b: b, what: "event"}
