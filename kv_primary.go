@@ -40,30 +40,8 @@ func (p *Primary) handleState(w *Worker, f wire.Frame) error {
 	reply := func(code byte, rev uint64, rest []byte) { stateReply(w, id, code, rev, rest) }
 	body := f.Payload[1:]
 	switch f.Payload[0] {
-	case kvWrite:
-		wr, err := state.DecodeWrite(body)
-		if err != nil {
-			return fmt.Errorf("%w: %w", wire.ErrMalformed, err)
-		}
-		if wr.Owner != 0 {
-			wr.Owner = w.owner
-		}
-		if err := checkFrame(wr.Key, wr.Value); err != nil {
-			code, text := replyCode(err)
-			reply(code, 0, []byte(text))
-			return nil
-		}
-		if w.subscribed.Load() {
-			// The change goes to w's sink with this request's id: it is the
-			// answer (one frame instead of a change and a reply).
-			wr.Origin, wr.Tag = w.owner, id
-		}
-		res, err := s.Apply(wr)
-		if err == nil && res.Rev != 0 && wr.Tag != 0 {
-			return nil
-		}
-		code, text := replyCode(err)
-		reply(code, res.Rev, []byte(text))
+	case kvWrite: // see writeBatch: writes are applied in batches
+		return fmt.Errorf("%w: write outside a batch", wire.ErrMalformed)
 	case kvSubscribe:
 		if !w.subscribed.Swap(true) {
 			s.AddSink(w.owner, &workerSink{w: w, chunk: min(snapshotChunk, p.cfg.MaxMessageSize/2)})

@@ -16,6 +16,50 @@ import (
 type kvReplica struct {
 	rep  *state.Replica
 	part []state.Entry // snapshot parts received so far
+
+	batch []state.Event // changes read, not applied yet; they alias the read buffer
+	ids   []uint64      // the request each answers, 0 for none
+}
+
+// maxChangeBatch bounds a batch of changes, and so how long the first
+// write of a batch waits for the others to be applied.
+const maxChangeBatch = 64
+
+// isChange reports whether f carries one change of the stream.
+func isChange(f wire.Frame) bool {
+	return f.Type == wire.TypeDelta && len(f.Payload) > 0 && f.Payload[0] == deltaEvent && len(f.Files) == 0
+}
+
+// queue decodes the change f carries into the batch. Its key and value
+// alias the read buffer: the batch is applied before the next read that may
+// wait or move the buffer.
+func (r *kvReplica) queue(f wire.Frame) error {
+	ev, err := state.DecodeEvent(f.Payload[1:])
+	if err != nil {
+		return fmt.Errorf("%w: %w", wire.ErrMalformed, err)
+	}
+	r.batch = append(r.batch, ev)
+	r.ids = append(r.ids, f.ID)
+	return nil
+}
+
+func (r *kvReplica) pending() bool { return len(r.batch) > 0 }
+func (r *kvReplica) full() bool    { return len(r.batch) >= maxChangeBatch }
+
+// flush applies the batch, then answers the writes whose changes it holds:
+// a write returns once its change is in the replica.
+func (r *kvReplica) flush(ep *endpoint) {
+	if len(r.batch) == 0 {
+		return
+	}
+	r.rep.ApplyBatch(r.batch)
+	for i, id := range r.ids {
+		if id != 0 {
+			ep.ack(id, r.batch[i].Rev)
+		}
+	}
+	clear(r.batch) // no reference to the read buffer outlives the batch
+	r.batch, r.ids = r.batch[:0], r.ids[:0]
 }
 
 // applyDelta applies one TypeDelta frame and returns the revision of the

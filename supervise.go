@@ -141,7 +141,14 @@ func (p *Primary) readWorker(w *Worker) error {
 	}
 	w.connected.Store(true)
 	p.do(func() { p.emit(Event{Type: EventOnline, Worker: w}) })
+	var writes writeBatch
+	defer writes.flush(w) // writes read before an error still count
 	for {
+		// Writes are applied in batches, before any read that may wait or
+		// move the buffer their bytes are in.
+		if writes.pending() && (writes.full() || !conn.HasFrame()) {
+			writes.flush(w)
+		}
 		f, err := conn.ReadFrame()
 		if err != nil {
 			if wire.IsProtocolError(err) {
@@ -149,6 +156,13 @@ func (p *Primary) readWorker(w *Worker) error {
 			}
 			return err
 		}
+		if isWrite(f) {
+			if err := writes.queue(w, f); err != nil {
+				return fmt.Errorf("cluster: worker %d: %w", w.id, err)
+			}
+			continue
+		}
+		writes.flush(w) // whatever w sent next comes after its writes
 		switch f.Type {
 		case wire.TypeMsg, wire.TypeReq:
 			if f.Peer != 0 {

@@ -95,11 +95,24 @@ func (w *workerLink) readFrames() error {
 	if err := wire.CheckHello(f); err != nil {
 		return err
 	}
+	defer w.kv.flush(w.ep)
 	for {
+		// Changes are applied in batches (see kvReplica.queue), before any
+		// read that may wait or move the buffer their bytes are in.
+		if w.kv.pending() && (w.kv.full() || !w.ep.conn.HasFrame()) {
+			w.kv.flush(w.ep)
+		}
 		f, err := w.ep.conn.ReadFrame()
 		if err != nil {
 			return err
 		}
+		if isChange(f) {
+			if err := w.kv.queue(f); err != nil {
+				return err
+			}
+			continue
+		}
+		w.kv.flush(w.ep) // whatever comes next sees every change before it
 		switch f.Type {
 		case wire.TypeMsg, wire.TypeReq:
 			w.mail.put(&Message{Data: clone(f.Payload), From: int(f.Peer), File: firstFile(f.Files), id: f.ID, ep: w.ep})

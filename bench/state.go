@@ -116,6 +116,10 @@ func goState(ctx context.Context, keys int) (stateFigures, error) {
 	if f.IdleVisP50, f.IdleVisP99, _, err = visibility("0", "viswrite"); err != nil {
 		return f, err
 	}
+	writers := stateWriters
+	if v, err := strconv.Atoi(os.Getenv("STATE_WRITERS")); err == nil && v > 0 {
+		writers = v
+	}
 	writeSecs := stateSeconds
 	if v, err := strconv.Atoi(os.Getenv("STATE_WRITE_SECONDS")); err == nil && v > 0 {
 		writeSecs = v // longer, to profile the writes
@@ -128,7 +132,7 @@ func goState(ctx context.Context, keys int) (stateFigures, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			outs[i], errs[i] = ask(w, fmt.Sprintf("writes:%d:%d:%d", keys, writeSecs, stateWriters))
+			outs[i], errs[i] = ask(w, fmt.Sprintf("writes:%d:%d:%d", keys, writeSecs, writers))
 		}()
 	}
 	wg.Wait()

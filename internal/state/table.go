@@ -70,6 +70,8 @@ type hashMap struct {
 	cur  atomic.Pointer[table]
 	live atomic.Int64 // nodes in cur
 	used int          // nodes plus tombstones in cur
+
+	warmed uint64 // what warm loaded, written by the writer (see batch.go)
 }
 
 func (m *hashMap) init() {

@@ -116,6 +116,18 @@ func (c *Conn) readFrame() (Frame, error) {
 	return f, nil
 }
 
+// HasFrame reports whether a whole frame is buffered, so that the next
+// ReadFrame returns without reading from the connection and without moving
+// the read buffer: payloads of frames read before it stay valid. A header
+// that does not parse counts as a frame (ReadFrame reports it).
+func (c *Conn) HasFrame() bool {
+	if c.w-c.r < HeaderSize {
+		return false
+	}
+	_, n, err := ParseHeader(c.rbuf[c.r:c.w], c.max)
+	return err != nil || c.w-c.r >= HeaderSize+n
+}
+
 // fill makes sure at least n unread bytes are buffered.
 func (c *Conn) fill(n int) error {
 	if c.w-c.r >= n {

@@ -176,6 +176,48 @@ func TestCleanEOF(t *testing.T) {
 	}
 }
 
+// TestHasFrame: HasFrame tells a whole buffered frame from a partial one,
+// and reading the frames it announced leaves earlier payloads intact (the
+// batches of shared-state changes rely on it).
+func TestHasFrame(t *testing.T) {
+	x, y := socketpair(t)
+	c := NewConn(y, 0)
+	defer c.Close()
+	var stream []byte
+	for i := range 3 {
+		stream = AppendFrame(stream, TypeMsg, 0, uint64(i), []byte(fmt.Sprintf("payload %d", i)))
+	}
+	x.Write(stream[:len(stream)-2]) // the third frame is cut short
+	if c.HasFrame() {
+		t.Fatal("HasFrame before any read")
+	}
+	first, err := c.ReadFrame()
+	if err != nil || !c.HasFrame() {
+		t.Fatalf("after the first frame: %v, HasFrame %v", err, c.HasFrame())
+	}
+	second, err := c.ReadFrame()
+	if err != nil || string(first.Payload) != "payload 0" || string(second.Payload) != "payload 1" {
+		t.Fatalf("frames: %q %q %v", first.Payload, second.Payload, err)
+	}
+	if c.HasFrame() {
+		t.Fatal("HasFrame with a partial frame buffered")
+	}
+	x.Write(stream[len(stream)-2:])
+	if f, err := c.ReadFrame(); err != nil || string(f.Payload) != "payload 2" {
+		t.Fatalf("third frame: %q %v", f.Payload, err)
+	}
+	x.Write([]byte{0, 0, 0, 12, 99, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}) // unknown type
+	for deadline := time.Now().Add(5 * time.Second); !c.HasFrame(); {
+		if time.Now().After(deadline) {
+			t.Fatal("a bad header never counts as a frame")
+		}
+		c.fill(HeaderSize)
+	}
+	if _, err := c.ReadFrame(); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("bad header: %v", err)
+	}
+}
+
 // TestBackpressure: with a peer that does not read, Send waits once the
 // queue is over the high-water mark and goes on when the peer reads; Close
 // releases a waiting sender with ErrClosed.
