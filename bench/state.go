@@ -17,6 +17,9 @@ const (
 	stateVisSamples = 2000 // visibility samples per run
 	stateSeconds    = 2    // writes/s: both workers this long
 	stateWriters    = 32   // goroutines writing in each worker
+	// stateDeepWriters: goroutines writing in each worker for the second
+	// writes/s figure, enough that no process waits for another.
+	stateDeepWriters = 256
 )
 
 var stateSizes = []int{10, 1000, 10000, 100000}
@@ -116,6 +119,16 @@ func goState(ctx context.Context, keys int) (stateFigures, error) {
 	if f.IdleVisP50, f.IdleVisP99, _, err = visibility("0", "viswrite"); err != nil {
 		return f, err
 	}
+	// Get first, as both peers do (after the visibility loop, before the
+	// writes); then again once the writes have churned the heap.
+	getNs := func() (float64, error) {
+		g, err := ask(ws[0], "get:"+strconv.Itoa(keys))
+		v, _ := strconv.ParseFloat(g, 64)
+		return v, err
+	}
+	if f.GetNs, err = getNs(); err != nil {
+		return f, err
+	}
 	writers := stateWriters
 	if v, err := strconv.Atoi(os.Getenv("STATE_WRITERS")); err == nil && v > 0 {
 		writers = v
@@ -124,7 +137,24 @@ func goState(ctx context.Context, keys int) (stateFigures, error) {
 	if v, err := strconv.Atoi(os.Getenv("STATE_WRITE_SECONDS")); err == nil && v > 0 {
 		writeSecs = v // longer, to profile the writes
 	}
+	if f.WritesPerSec, err = writeRate(ctx, ws, keys, writeSecs, writers); err != nil {
+		return f, err
+	}
+	if f.DeepWritesPerSec, err = writeRate(ctx, ws, keys, stateSeconds, stateDeepWriters); err != nil {
+		return f, err
+	}
+	if f.GetAfterNs, err = getNs(); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+// writeRate has every worker Put random keys among keys from g goroutines
+// for secs seconds, all at once, and returns the sum of their rates. The
+// process is profiled meanwhile when BENCH_CPUPROFILE says so.
+func writeRate(ctx context.Context, ws []*cluster.Worker, keys, secs, g int) (float64, error) {
 	stopProfile := cpuProfile("primary")
+	defer stopProfile()
 	var wg sync.WaitGroup
 	outs := make([]string, len(ws))
 	errs := make([]error, len(ws))
@@ -132,27 +162,24 @@ func goState(ctx context.Context, keys int) (stateFigures, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			outs[i], errs[i] = ask(w, fmt.Sprintf("writes:%d:%d:%d", keys, writeSecs, writers))
+			var rep []byte
+			rep, errs[i] = w.Request(ctx, []byte(fmt.Sprintf("writes:%d:%d:%d", keys, secs, g)))
+			outs[i] = string(rep)
 		}()
 	}
 	wg.Wait()
-	stopProfile()
+	rate := 0.0
 	for i := range ws {
 		if errs[i] != nil {
-			return f, errs[i]
+			return 0, errs[i]
 		}
 		var count, ns int64
 		fmt.Sscanf(outs[i], "%d %d", &count, &ns)
 		if ns > 0 {
-			f.WritesPerSec += float64(count) / (float64(ns) / 1e9)
+			rate += float64(count) / (float64(ns) / 1e9)
 		}
 	}
-	g, err := ask(ws[0], "get:"+strconv.Itoa(keys))
-	if err != nil {
-		return f, err
-	}
-	f.GetNs, _ = strconv.ParseFloat(g, 64)
-	return f, nil
+	return rate, nil
 }
 
 // printState prints one size's table: medians over the runs of each peer.
@@ -179,12 +206,15 @@ func printState(keys, runs int, names []string, results [][]stateFigures) {
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	us := func(v float64) string { return num(v/1e3) + " us" }
+	ns := func(v float64) string { return num(v) + " ns" }
 	line("set -> other worker sees, p50 (closed loop)", func(f stateFigures) float64 { return float64(f.VisP50) }, us)
 	line("set -> other worker sees, p99 (closed loop)", func(f stateFigures) float64 { return float64(f.VisP99) }, us)
 	line("same, writes 0.5-1 ms apart, p50", func(f stateFigures) float64 { return float64(f.IdleVisP50) }, us)
 	line("same, writes 0.5-1 ms apart, p99", func(f stateFigures) float64 { return float64(f.IdleVisP99) }, us)
-	line("writes/s, 2 workers at once", func(f stateFigures) float64 { return f.WritesPerSec }, num)
-	line("Get", func(f stateFigures) float64 { return f.GetNs }, func(v float64) string { return num(v) + " ns" })
+	line(fmt.Sprintf("writes/s, 2 workers at once (gocluster: %d in flight each)", stateWriters), func(f stateFigures) float64 { return f.WritesPerSec }, num)
+	line(fmt.Sprintf("same, %d in flight each", stateDeepWriters), func(f stateFigures) float64 { return f.DeepWritesPerSec }, num)
+	line("Get (random existing keys)", func(f stateFigures) float64 { return f.GetNs }, ns)
+	line("same, after the writes", func(f stateFigures) float64 { return f.GetAfterNs }, ns)
 	line("memory per process for the data", func(f stateFigures) float64 {
 		if len(f.MemBytes) == 0 {
 			return 0

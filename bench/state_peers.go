@@ -40,10 +40,15 @@ type stateFigures struct {
 	// (ours only; the peers measure the closed loop).
 	IdleVisP50, IdleVisP99 time.Duration
 	WritesPerSec           float64 // both workers at once, sum
-	GetNs                  float64 // ns per local read
-	MemBytes               []int64 // per process holding the data (len 2 for per-worker figures, len 1 for one shared segment)
-	MemShared              bool    // true when MemBytes is one segment shared by all processes
-	Note                   string
+	GetNs                  float64 // ns per local read, before the writes (as the peers measure)
+	// Ours only: writes/s with stateDeepWriters goroutines writing in each
+	// worker (enough to keep every process busy), and Get once the writes
+	// have churned the heap.
+	DeepWritesPerSec float64
+	GetAfterNs       float64
+	MemBytes         []int64 // per process holding the data (len 2 for per-worker figures, len 1 for one shared segment)
+	MemShared        bool    // true when MemBytes is one segment shared by all processes
+	Note             string
 }
 
 // Parameters of the peers' runs, the same for both.

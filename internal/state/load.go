@@ -52,7 +52,7 @@ func (s *Store) BeginLoad(key string, requester uint64, done func(Entry, error))
 	}
 	if n := s.rep.m.get(key); n != nil {
 		s.mu.Unlock()
-		return n.e, true, false
+		return n.entry(), true, false
 	}
 	if l := s.loads[key]; l != nil {
 		l.waiters = append(l.waiters, done)

@@ -32,12 +32,13 @@ func NewReplica() *Replica {
 // Get returns the entry of key. It takes no lock and does not allocate. The
 // Value of the entry is read-only. Get never looks at the clock: an expired
 // key stays readable until its OpExpire event is applied.
-func (r *Replica) Get(key string) (Entry, bool) {
+func (r *Replica) Get(key string) (e Entry, ok bool) {
 	n := r.m.get(key)
 	if n == nil {
-		return Entry{}, false
+		return e, false
 	}
-	return n.e, true
+	n.fill(&e)
+	return e, true
 }
 
 // Rev returns the revision of the last event or snapshot applied. When it
@@ -74,9 +75,9 @@ func (r *Replica) applyLocked(ev *Event) (n, old *node) {
 	r.rev.Store(ev.Rev)
 	switch {
 	case n != nil:
-		r.notify(WatchEvent{Op: OpPut, Key: n.e.Key, Value: n.e.Value, Rev: ev.Rev})
+		r.notify(WatchEvent{Op: OpPut, Key: n.key(), Value: n.value(), Rev: ev.Rev})
 	case old != nil:
-		r.notify(WatchEvent{Op: ev.Op, Key: old.e.Key, Rev: ev.Rev})
+		r.notify(WatchEvent{Op: ev.Op, Key: old.key(), Rev: ev.Rev})
 	}
 	return n, old
 }
@@ -104,13 +105,13 @@ func (r *Replica) notifyDiff(t *table, rev uint64) {
 		if n == nil {
 			continue
 		}
-		if old := r.m.get(n.e.Key); old == nil || old.e.Rev != n.e.Rev {
-			r.notify(WatchEvent{Op: OpPut, Key: n.e.Key, Value: n.e.Value, Rev: n.e.Rev})
+		if old := r.m.get(n.key()); old == nil || old.rev != n.rev {
+			r.notify(WatchEvent{Op: OpPut, Key: n.key(), Value: n.value(), Rev: n.rev})
 		}
 	}
 	r.m.each(func(old *node) bool {
-		if t.find(old.hash, old.e.Key) == nil {
-			r.notify(WatchEvent{Op: OpDelete, Key: old.e.Key, Rev: rev})
+		if t.find(old.hash, old.key()) == nil {
+			r.notify(WatchEvent{Op: OpDelete, Key: old.key(), Rev: rev})
 		}
 		return true
 	})
@@ -124,10 +125,10 @@ func (r *Replica) Range(prefix string, fn func(Entry) bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.m.each(func(n *node) bool {
-		if !strings.HasPrefix(n.e.Key, prefix) {
+		if !strings.HasPrefix(n.key(), prefix) {
 			return true
 		}
-		return fn(n.e)
+		return fn(n.entry())
 	})
 }
 
@@ -142,7 +143,7 @@ func (r *Replica) Entries() (rev uint64, entries []Entry) {
 func (r *Replica) entriesLocked() (uint64, []Entry) {
 	entries := make([]Entry, 0, r.Len())
 	r.m.each(func(n *node) bool {
-		entries = append(entries, n.e)
+		entries = append(entries, n.entry())
 		return true
 	})
 	return r.rev.Load(), entries

@@ -199,14 +199,14 @@ func (s *Store) applyLocked(w *Write) (Result, error) {
 		rev, old := s.putLocked(w)
 		var prev Entry
 		if old != nil {
-			prev = old.e
+			prev = old.entry()
 		}
 		return Result{Rev: rev, Prev: prev}, nil
 	}
 	old := s.rep.m.get(w.Key)
 	var cur Entry
 	if old != nil {
-		cur = old.e
+		cur = old.entry()
 	}
 	switch w.Kind {
 	case KindCreate:
@@ -251,27 +251,27 @@ func (s *Store) putLocked(w *Write) (uint64, *node) {
 
 	var oldOwner uint64
 	if old != nil {
-		oldOwner = old.e.Owner
-		if old.e.Expires != 0 {
+		oldOwner = old.owner
+		if old.expires != 0 {
 			s.exp.live--
 		}
 	}
-	if oldOwner != n.e.Owner {
-		s.disown(oldOwner, n.e.Key)
-		if n.e.Owner != 0 {
-			keys := s.owners[n.e.Owner]
+	if oldOwner != n.owner {
+		s.disown(oldOwner, n.key())
+		if n.owner != 0 {
+			keys := s.owners[n.owner]
 			if keys == nil {
 				keys = make(map[string]struct{})
-				s.owners[n.e.Owner] = keys
+				s.owners[n.owner] = keys
 			}
-			keys[strings.Clone(n.e.Key)] = struct{}{} // not the node's: it would keep the node
+			keys[strings.Clone(n.key())] = struct{}{} // not the node's: it would keep the node
 		}
 	}
-	if n.e.Expires != 0 {
+	if n.expires != 0 {
 		s.schedule(n)
 	}
 	// The sinks get the stored copies, which are immutable.
-	ev.Key, ev.Value, ev.Created = n.e.Key, n.e.Value, n.e.Created
+	ev.Key, ev.Value, ev.Created = n.key(), n.value(), n.created
 	s.emit(ev)
 	return rev, old
 }
@@ -287,15 +287,15 @@ func deadline(now int64, ttl time.Duration) int64 {
 // removeLocked deletes the key of old with op (OpDelete or OpExpire) and
 // returns the revision. w is the write that asked for it, nil for none.
 func (s *Store) removeLocked(old *node, op Op, w *Write) uint64 {
-	ev := Event{Op: op, Key: old.e.Key, Rev: s.rep.Rev() + 1}
+	ev := Event{Op: op, Key: old.key(), Rev: s.rep.Rev() + 1}
 	if w != nil {
 		ev.Origin, ev.Tag = w.Origin, w.Tag
 	}
 	s.rep.mu.Lock()
 	s.rep.applyLocked(&ev)
 	s.rep.mu.Unlock()
-	s.disown(old.e.Owner, old.e.Key)
-	if old.e.Expires != 0 {
+	s.disown(old.owner, old.key())
+	if old.expires != 0 {
 		s.exp.live--
 	}
 	s.emit(ev)

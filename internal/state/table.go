@@ -56,7 +56,7 @@ func (t *table) insert(n *node) bool {
 			t.slots[i].Store(n)
 			return true
 		}
-		if c.hash == n.hash && c.has(n.e.Key) {
+		if c.hash == n.hash && c.has(n.key()) {
 			t.slots[i].Store(n)
 			return false
 		}
@@ -107,7 +107,7 @@ func (m *hashMap) put(e Entry) (n, old *node) {
 		}
 		if c.hash == h && c.has(e.Key) {
 			if e.Created == 0 {
-				e.Created = c.e.Created
+				e.Created = c.created
 			}
 			n = newNode(h, e)
 			t.slots[i].Store(n)

@@ -20,7 +20,7 @@ func TestHashMapModel(t *testing.T) {
 	key := func() string {
 		k := fmt.Sprintf("k%d", rng.Intn(3000))
 		if rng.Intn(8) == 0 {
-			k += strings.Repeat("x", maxInline) // too long to be inline
+			k += strings.Repeat("x", 300) // a long key
 		}
 		return k
 	}
@@ -28,13 +28,13 @@ func TestHashMapModel(t *testing.T) {
 		k := key()
 		switch rng.Intn(3) {
 		case 0, 1:
-			v := strings.Repeat("v", rng.Intn(2*maxInline))
+			v := strings.Repeat("v", rng.Intn(600))
 			n, old := m.put(Entry{Key: k, Value: []byte(v), Rev: uint64(i)})
 			if _, had := model[k]; had != (old != nil) {
 				t.Fatalf("put %q: replaced %v, model had %v", k, old != nil, had)
 			}
-			if n.e.Key != k || string(n.e.Value) != v {
-				t.Fatalf("put %q: stored %q=%q", k, n.e.Key, n.e.Value)
+			if n.key() != k || string(n.value()) != v {
+				t.Fatalf("put %q: stored %q=%q", k, n.key(), n.value())
 			}
 			model[k] = v
 		case 2:
@@ -50,7 +50,7 @@ func TestHashMapModel(t *testing.T) {
 	}
 	for k, v := range model {
 		n := m.get(k)
-		if n == nil || string(n.e.Value) != v {
+		if n == nil || string(n.value()) != v {
 			t.Fatalf("get %q: %v, want %q", k, n, v)
 		}
 	}
@@ -79,8 +79,8 @@ func TestHashMapConcurrentReads(t *testing.T) {
 			for i := g; !stop.Load(); i++ {
 				k := fmt.Sprintf("key-%d", i%keys)
 				if n := m.get(k); n != nil {
-					if n.e.Key != k || !strings.HasPrefix(string(n.e.Value), k+"=") {
-						t.Errorf("get %q: got %q=%q", k, n.e.Key, n.e.Value)
+					if n.key() != k || !strings.HasPrefix(string(n.value()), k+"=") {
+						t.Errorf("get %q: got %q=%q", k, n.key(), n.value())
 						return
 					}
 				}
@@ -99,50 +99,41 @@ func TestHashMapConcurrentReads(t *testing.T) {
 	wg.Wait()
 }
 
-// TestNodeInline checks where a node keeps its key and value: in its own
-// object when they fit one of the classes, apart otherwise, never sharing
-// the caller's memory.
-func TestNodeInline(t *testing.T) {
-	within := func(p *byte, n *node, size uintptr) bool {
-		a, b := uintptr(unsafe.Pointer(p)), uintptr(unsafe.Pointer(n))
-		return a >= b && a < b+size
+// TestNodeLayout checks that a node holds copies of its key and value right
+// after its fields, in one allocation of the size they need.
+func TestNodeLayout(t *testing.T) {
+	if nodeSize != 48 {
+		t.Errorf("node fields take %d bytes, want 48 (a 16-byte key then fits the first cache line)", nodeSize)
 	}
-	for _, c := range []struct {
-		key, value int
-		size       int // of the object holding node and bytes; 0: both apart, -1: only the key inline
-	}{
-		{1, 5, int(unsafe.Sizeof(node48{}))},
-		{10, 38, int(unsafe.Sizeof(node48{}))},
-		{10, 39, int(unsafe.Sizeof(node112{}))},
-		{21, 60, int(unsafe.Sizeof(node112{}))},
-		{40, 200, int(unsafe.Sizeof(node240{}))},
-		{40, 201, -1},
-		{300, 1, 0},
-	} {
+	for _, c := range []struct{ key, value int }{{1, 0}, {1, 5}, {10, 60}, {16, 0}, {300, 1}, {4096, 1 << 20}} {
 		key := []byte(strings.Repeat("k", c.key))
 		val := []byte(strings.Repeat("v", c.value))
-		n := newNode(1, Entry{Key: string(key), Value: val, Rev: 1})
-		if n.e.Key != string(key) || string(n.e.Value) != string(val) || cap(n.e.Value) != len(val) {
-			t.Fatalf("%d+%d bytes: stored %q=%q (cap %d)", c.key, c.value, n.e.Key, n.e.Value, cap(n.e.Value))
+		n := newNode(7, Entry{Key: string(key), Value: val, Rev: 3, Created: 2, Expires: 9, Owner: 4})
+		e := n.entry()
+		if e.Key != string(key) || string(e.Value) != string(val) || cap(e.Value) != len(val) {
+			t.Fatalf("%d+%d bytes: stored %d+%d bytes (cap %d)", c.key, c.value, len(e.Key), len(e.Value), cap(e.Value))
 		}
-		if &n.e.Value[0] == &val[0] {
+		if e.Rev != 3 || e.Created != 2 || e.Expires != 9 || e.Owner != 4 || n.hash != 7 {
+			t.Fatalf("%d+%d bytes: fields %+v, hash %d", c.key, c.value, e, n.hash)
+		}
+		base := uintptr(unsafe.Pointer(n))
+		if got := uintptr(unsafe.Pointer(unsafe.StringData(e.Key))) - base; got != nodeSize {
+			t.Errorf("%d+%d bytes: key at offset %d, want %d", c.key, c.value, got, nodeSize)
+		}
+		if c.value == 0 {
+			if e.Value != nil {
+				t.Errorf("empty value reads as %#v, want nil", e.Value)
+			}
+			continue
+		}
+		if got := uintptr(unsafe.Pointer(&e.Value[0])) - base; got != nodeSize+uintptr(c.key) {
+			t.Errorf("%d+%d bytes: value at offset %d, want %d", c.key, c.value, got, nodeSize+uintptr(c.key))
+		}
+		if &e.Value[0] == &val[0] {
 			t.Fatalf("%d+%d bytes: the value was not copied", c.key, c.value)
 		}
-		size := uintptr(c.size)
-		if c.size < 0 {
-			size = unsafe.Sizeof(node48{})
-		}
-		inKey, inVal := within(unsafe.StringData(n.e.Key), n, size), within(&n.e.Value[0], n, size)
-		if wantKey, wantVal := c.size != 0, c.size > 0; inKey != wantKey || inVal != wantVal {
-			t.Errorf("%d+%d bytes: key inline %v, value inline %v, want %v, %v", c.key, c.value, inKey, inVal, wantKey, wantVal)
-		}
 	}
-	if unsafe.Sizeof(node48{}) != 128 || unsafe.Sizeof(node112{}) != 192 || unsafe.Sizeof(node240{}) != 320 {
-		t.Errorf("node classes are %d, %d, %d bytes, not Go's size classes 128, 192, 320",
-			unsafe.Sizeof(node48{}), unsafe.Sizeof(node112{}), unsafe.Sizeof(node240{}))
-	}
-	empty := newNode(1, Entry{Key: "k3", Value: []byte{}, Rev: 3})
-	if empty.e.Value != nil {
-		t.Error("empty value not nil")
+	if tombstone.has("") || tombstone.has("k") {
+		t.Error("the tombstone matches a key")
 	}
 }

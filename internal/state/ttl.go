@@ -31,9 +31,9 @@ func (s *Store) schedule(n *node) {
 	if len(x.heap) >= minSweep && len(x.heap) > 2*x.live {
 		s.sweep()
 	}
-	x.push(ttlItem{at: n.e.Expires, key: n.e.Key, rev: n.e.Rev})
-	if x.armed == 0 || n.e.Expires < x.armed {
-		s.arm(n.e.Expires)
+	x.push(ttlItem{at: n.expires, key: n.key(), rev: n.rev})
+	if x.armed == 0 || n.expires < x.armed {
+		s.arm(n.expires)
 	}
 }
 
@@ -42,7 +42,7 @@ func (s *Store) sweep() {
 	x := &s.exp
 	kept := x.heap[:0]
 	for _, it := range x.heap {
-		if n := s.rep.m.get(it.key); n != nil && n.e.Rev == it.rev {
+		if n := s.rep.m.get(it.key); n != nil && n.rev == it.rev {
 			kept = append(kept, it)
 		}
 	}
@@ -83,7 +83,7 @@ func (s *Store) expire() int {
 	n := 0
 	for len(x.heap) > 0 && x.heap[0].at <= now {
 		it := x.pop()
-		if old := s.rep.m.get(it.key); old != nil && old.e.Rev == it.rev {
+		if old := s.rep.m.get(it.key); old != nil && old.rev == it.rev {
 			s.removeLocked(old, OpExpire, nil)
 			n++
 		}

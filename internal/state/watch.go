@@ -65,8 +65,8 @@ func (r *Replica) Watch(prefix string) *Watcher {
 	}
 	var initial []WatchEvent
 	r.m.each(func(n *node) bool {
-		if strings.HasPrefix(n.e.Key, prefix) {
-			initial = append(initial, WatchEvent{Op: OpPut, Key: n.e.Key, Value: n.e.Value, Rev: n.e.Rev})
+		if strings.HasPrefix(n.key(), prefix) {
+			initial = append(initial, WatchEvent{Op: OpPut, Key: n.key(), Value: n.value(), Rev: n.rev})
 		}
 		return true
 	})
