@@ -19,7 +19,7 @@ func (s *Store) DropOwner(owner uint64) (n int) {
 		}
 		slices.Sort(sorted)
 		for _, k := range sorted {
-			if old := s.rep.m.get(k); old != nil && old.owner == owner {
+			if old := s.rep.m.get(k); old != nil && old.ownerID() == owner {
 				s.removeLocked(old, OpDelete, nil)
 				n++
 			}

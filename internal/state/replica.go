@@ -75,7 +75,7 @@ func (r *Replica) applyLocked(ev *Event) (n, old *node) {
 	r.rev.Store(ev.Rev)
 	switch {
 	case n != nil:
-		r.notify(WatchEvent{Op: OpPut, Key: n.key(), Value: n.value(), Rev: ev.Rev})
+		r.notify(WatchEvent{Op: OpPut, Key: n.key(), Value: n.val(), Rev: ev.Rev})
 	case old != nil:
 		r.notify(WatchEvent{Op: ev.Op, Key: old.key(), Rev: ev.Rev})
 	}
@@ -106,7 +106,7 @@ func (r *Replica) notifyDiff(t *table, rev uint64) {
 			continue
 		}
 		if old := r.m.get(n.key()); old == nil || old.rev != n.rev {
-			r.notify(WatchEvent{Op: OpPut, Key: n.key(), Value: n.value(), Rev: n.rev})
+			r.notify(WatchEvent{Op: OpPut, Key: n.key(), Value: n.val(), Rev: n.rev})
 		}
 	}
 	r.m.each(func(old *node) bool {

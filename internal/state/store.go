@@ -251,27 +251,27 @@ func (s *Store) putLocked(w *Write) (uint64, *node) {
 
 	var oldOwner uint64
 	if old != nil {
-		oldOwner = old.owner
-		if old.expires != 0 {
+		oldOwner = old.ownerID()
+		if old.expiry() != 0 {
 			s.exp.live--
 		}
 	}
-	if oldOwner != n.owner {
+	if oldOwner != n.ownerID() {
 		s.disown(oldOwner, n.key())
-		if n.owner != 0 {
-			keys := s.owners[n.owner]
+		if n.ownerID() != 0 {
+			keys := s.owners[n.ownerID()]
 			if keys == nil {
 				keys = make(map[string]struct{})
-				s.owners[n.owner] = keys
+				s.owners[n.ownerID()] = keys
 			}
 			keys[strings.Clone(n.key())] = struct{}{} // not the node's: it would keep the node
 		}
 	}
-	if n.expires != 0 {
+	if n.expiry() != 0 {
 		s.schedule(n)
 	}
 	// The sinks get the stored copies, which are immutable.
-	ev.Key, ev.Value, ev.Created = n.key(), n.value(), n.created
+	ev.Key, ev.Value, ev.Created = n.key(), n.val(), n.created
 	s.emit(ev)
 	return rev, old
 }
@@ -294,8 +294,8 @@ func (s *Store) removeLocked(old *node, op Op, w *Write) uint64 {
 	s.rep.mu.Lock()
 	s.rep.applyLocked(&ev)
 	s.rep.mu.Unlock()
-	s.disown(old.owner, old.key())
-	if old.expires != 0 {
+	s.disown(old.ownerID(), old.key())
+	if old.expiry() != 0 {
 		s.exp.live--
 	}
 	s.emit(ev)

@@ -21,9 +21,9 @@ import (
 //
 // Against sync.Map (a hash-trie: one dependent cache miss per level) and
 // maps sharded under RWMutexes (readers write the lock word), this costs one
-// miss for the slot and one for the node: a node keeps short keys and values
-// in its own object (see node), so the key comparison does not chase
-// another pointer.
+// miss for the slot and one for the node: a node keeps a short key inline
+// and its value apart (see node), so the key comparison does not chase
+// another pointer and the nodes of many keys fit the CPU caches.
 
 type table struct {
 	slots []atomic.Pointer[node]

@@ -33,8 +33,8 @@ func TestHashMapModel(t *testing.T) {
 			if _, had := model[k]; had != (old != nil) {
 				t.Fatalf("put %q: replaced %v, model had %v", k, old != nil, had)
 			}
-			if n.key() != k || string(n.value()) != v {
-				t.Fatalf("put %q: stored %q=%q", k, n.key(), n.value())
+			if n.key() != k || string(n.val()) != v {
+				t.Fatalf("put %q: stored %q=%q", k, n.key(), n.val())
 			}
 			model[k] = v
 		case 2:
@@ -50,7 +50,7 @@ func TestHashMapModel(t *testing.T) {
 	}
 	for k, v := range model {
 		n := m.get(k)
-		if n == nil || string(n.value()) != v {
+		if n == nil || string(n.val()) != v {
 			t.Fatalf("get %q: %v, want %q", k, n, v)
 		}
 	}
@@ -79,8 +79,8 @@ func TestHashMapConcurrentReads(t *testing.T) {
 			for i := g; !stop.Load(); i++ {
 				k := fmt.Sprintf("key-%d", i%keys)
 				if n := m.get(k); n != nil {
-					if n.key() != k || !strings.HasPrefix(string(n.value()), k+"=") {
-						t.Errorf("get %q: got %q=%q", k, n.key(), n.value())
+					if n.key() != k || !strings.HasPrefix(string(n.val()), k+"=") {
+						t.Errorf("get %q: got %q=%q", k, n.key(), n.val())
 						return
 					}
 				}
@@ -99,26 +99,41 @@ func TestHashMapConcurrentReads(t *testing.T) {
 	wg.Wait()
 }
 
-// TestNodeLayout checks that a node holds copies of its key and value right
-// after its fields, in one allocation of the size they need.
+// TestNodeLayout checks that a node holds copies of its key and value, the
+// key right after its fields when it fits, and that an entry with no TTL,
+// no owner and a key of up to 16 bytes is one 64-byte node.
 func TestNodeLayout(t *testing.T) {
-	if nodeSize != 48 {
-		t.Errorf("node fields take %d bytes, want 48 (a 16-byte key then fits the first cache line)", nodeSize)
+	if size := unsafe.Sizeof(node{}); size != 48 || unsafe.Sizeof(node16{}) != 64 {
+		t.Errorf("node fields take %d bytes, want 48 (a 16-byte key then fills one cache line)", size)
 	}
-	for _, c := range []struct{ key, value int }{{1, 0}, {1, 5}, {10, 60}, {16, 0}, {300, 1}, {4096, 1 << 20}} {
+	for _, c := range []struct {
+		key, value     int
+		expires, owner bool
+	}{{1, 0, false, false}, {1, 5, true, false}, {10, 60, false, false}, {16, 0, false, true},
+		{17, 3, false, false}, {80, 3, true, true}, {300, 1, false, false}, {4096, 1 << 20, true, true}} {
 		key := []byte(strings.Repeat("k", c.key))
 		val := []byte(strings.Repeat("v", c.value))
-		n := newNode(7, Entry{Key: string(key), Value: val, Rev: 3, Created: 2, Expires: 9, Owner: 4})
+		in := Entry{Key: string(key), Value: val, Rev: 3, Created: 2}
+		if c.expires {
+			in.Expires = 9
+		}
+		if c.owner {
+			in.Owner = 4
+		}
+		n := newNode(7, in)
 		e := n.entry()
 		if e.Key != string(key) || string(e.Value) != string(val) || cap(e.Value) != len(val) {
-			t.Fatalf("%d+%d bytes: stored %d+%d bytes (cap %d)", c.key, c.value, len(e.Key), len(e.Value), cap(e.Value))
+			t.Fatalf("%+v: stored %d+%d bytes (cap %d)", c, len(e.Key), len(e.Value), cap(e.Value))
 		}
-		if e.Rev != 3 || e.Created != 2 || e.Expires != 9 || e.Owner != 4 || n.hash != 7 {
-			t.Fatalf("%d+%d bytes: fields %+v, hash %d", c.key, c.value, e, n.hash)
+		if e.Rev != 3 || e.Created != 2 || e.Expires != in.Expires || e.Owner != in.Owner || n.hash != 7 {
+			t.Fatalf("%+v: fields %+v, hash %d", c, e, n.hash)
+		}
+		if (n.more == nil) != (c.key <= 80 && !c.expires && !c.owner) {
+			t.Errorf("%+v: side record %v", c, n.more)
 		}
 		base := uintptr(unsafe.Pointer(n))
-		if got := uintptr(unsafe.Pointer(unsafe.StringData(e.Key))) - base; got != nodeSize {
-			t.Errorf("%d+%d bytes: key at offset %d, want %d", c.key, c.value, got, nodeSize)
+		if off := uintptr(unsafe.Pointer(unsafe.StringData(e.Key))) - base; c.key <= 80 && off != 48 {
+			t.Errorf("%+v: key at offset %d, want 48", c, off)
 		}
 		if c.value == 0 {
 			if e.Value != nil {
@@ -126,11 +141,8 @@ func TestNodeLayout(t *testing.T) {
 			}
 			continue
 		}
-		if got := uintptr(unsafe.Pointer(&e.Value[0])) - base; got != nodeSize+uintptr(c.key) {
-			t.Errorf("%d+%d bytes: value at offset %d, want %d", c.key, c.value, got, nodeSize+uintptr(c.key))
-		}
 		if &e.Value[0] == &val[0] {
-			t.Fatalf("%d+%d bytes: the value was not copied", c.key, c.value)
+			t.Fatalf("%+v: the value was not copied", c)
 		}
 	}
 	if tombstone.has("") || tombstone.has("k") {

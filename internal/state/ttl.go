@@ -31,9 +31,9 @@ func (s *Store) schedule(n *node) {
 	if len(x.heap) >= minSweep && len(x.heap) > 2*x.live {
 		s.sweep()
 	}
-	x.push(ttlItem{at: n.expires, key: n.key(), rev: n.rev})
-	if x.armed == 0 || n.expires < x.armed {
-		s.arm(n.expires)
+	x.push(ttlItem{at: n.expiry(), key: n.key(), rev: n.rev})
+	if x.armed == 0 || n.expiry() < x.armed {
+		s.arm(n.expiry())
 	}
 }
 

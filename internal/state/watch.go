@@ -66,7 +66,7 @@ func (r *Replica) Watch(prefix string) *Watcher {
 	var initial []WatchEvent
 	r.m.each(func(n *node) bool {
 		if strings.HasPrefix(n.key(), prefix) {
-			initial = append(initial, WatchEvent{Op: OpPut, Key: n.key(), Value: n.value(), Rev: n.rev})
+			initial = append(initial, WatchEvent{Op: OpPut, Key: n.key(), Value: n.val(), Rev: n.rev})
 		}
 		return true
 	})
