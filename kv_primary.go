@@ -107,9 +107,35 @@ func (p *Primary) forgetStateOf(w *Worker) {
 }
 
 // workerSink streams the store to one worker: a snapshot, then each change.
+// During a batch of writes it holds the changes' frames and queues them in
+// one go (one lock of the channel's queue and one wake-up of its writer for
+// the batch, not one per change).
 type workerSink struct {
 	w     *Worker
 	chunk int
+
+	held   bool
+	frames []byte // held changes, encoded frames
+}
+
+// Hold starts holding the changes.
+func (k *workerSink) Hold() { k.held = true }
+
+// Release queues the changes held since Hold.
+func (k *workerSink) Release() {
+	k.held = false
+	if len(k.frames) == 0 {
+		return
+	}
+	queued, err := k.w.ep.conn.EnqueueFrames(k.frames)
+	if cap(k.frames) > 1<<20 {
+		k.frames = nil // a burst of big values: do not keep its buffer
+	} else {
+		k.frames = k.frames[:0]
+	}
+	if err == nil {
+		k.checkLag(queued)
+	}
 }
 
 // Snapshot sends the entries in parts of about chunk bytes; the last part
@@ -146,10 +172,21 @@ func (k *workerSink) Event(ev state.Event) {
 func (k *workerSink) send(b []byte) { k.sendAs(0, b) }
 
 func (k *workerSink) sendAs(id uint64, b []byte) {
+	if k.held {
+		k.frames = wire.AppendFrame(k.frames, wire.TypeDelta, 0, id, b)
+		return
+	}
 	if k.w.ep.enqueue(wire.TypeDelta, 0, id, b) != nil {
 		return // gone: its exit removes this sink
 	}
-	if queued, _ := k.w.ep.conn.Backlog(); queued > maxReplicaLag {
+	queued, _ := k.w.ep.conn.Backlog()
+	k.checkLag(queued)
+}
+
+// checkLag cuts the worker off once queued bytes are more than its replica
+// may lag.
+func (k *workerSink) checkLag(queued int) {
+	if queued > maxReplicaLag {
 		err := fmt.Errorf("cluster: worker %d: its shared-state replica fell %d MiB behind", k.w.id, queued>>20)
 		go k.w.p.cutOff(k.w, err)
 	}

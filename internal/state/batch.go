@@ -53,6 +53,8 @@ func (s *Store) ApplyBatch(ws []Write, res []Result, errs []error) {
 		x += s.rep.m.warm(ws[i].Key)
 	}
 	s.rep.m.warmed = x
+	s.hold()
+	defer s.release() // before the unlock: defers run last in, first out
 	for i := range ws {
 		switch {
 		case errs[i] != nil:

@@ -91,3 +91,42 @@ func TestReplicaApplyBatch(t *testing.T) {
 		t.Fatalf("after the batch: a=%+v rev %d len %d", a, r.Rev(), r.Len())
 	}
 }
+
+// holdSink is a Batcher that records when events come.
+type holdSink struct {
+	held    bool
+	log     []string
+	pending int
+}
+
+func (s *holdSink) Snapshot(uint64, []Entry) {}
+func (s *holdSink) Hold()                    { s.held = true; s.log = append(s.log, "hold") }
+func (s *holdSink) Release() {
+	s.held = false
+	s.log = append(s.log, fmt.Sprintf("release %d", s.pending))
+	s.pending = 0
+}
+func (s *holdSink) Event(ev Event) {
+	if s.held {
+		s.pending++
+		return
+	}
+	s.log = append(s.log, "event "+ev.Key)
+}
+
+// TestStoreBatchHoldsBatchers checks that a batch's events reach a Batcher
+// between Hold and Release, and that other writes reach it at once.
+func TestStoreBatchHoldsBatchers(t *testing.T) {
+	s := NewStore(StoreOptions{})
+	defer s.Close()
+	var b holdSink
+	s.AddSink(1, &b)
+	put(t, s, "a", "1")
+	ws := []Write{{Kind: KindPut, Key: "b"}, {Kind: KindCreate, Key: "a"}, {Kind: KindPut, Key: "c"}}
+	s.ApplyBatch(ws, make([]Result, 3), make([]error, 3))
+	put(t, s, "d", "1")
+	want := []string{"event a", "hold", "release 2", "event d"} // the Create fails: no event
+	if !reflect.DeepEqual(b.log, want) {
+		t.Fatalf("sink saw %q, want %q", b.log, want)
+	}
+}

@@ -17,6 +17,16 @@ type Sink interface {
 	Event(ev Event)
 }
 
+// A Batcher is a Sink that can hold the events of a batch of writes (see
+// Store.ApplyBatch) and pass them on together: Hold is called before the
+// batch's first event, Release after its last, both under the store's lock
+// like Event. Events outside Hold and Release go on at once.
+type Batcher interface {
+	Sink
+	Hold()
+	Release()
+}
+
 type sinkEntry struct {
 	id   uint64
 	sink Sink
@@ -58,5 +68,22 @@ func (s *Store) removeSinkLocked(id uint64) {
 func (s *Store) emit(ev Event) {
 	for _, se := range s.sinks {
 		se.sink.Event(ev)
+	}
+}
+
+// hold and release bracket a batch for the sinks that are Batchers.
+func (s *Store) hold() {
+	for _, se := range s.sinks {
+		if b, ok := se.sink.(Batcher); ok {
+			b.Hold()
+		}
+	}
+}
+
+func (s *Store) release() {
+	for _, se := range s.sinks {
+		if b, ok := se.sink.(Batcher); ok {
+			b.Release()
+		}
 	}
 }

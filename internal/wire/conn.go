@@ -172,6 +172,20 @@ func (c *Conn) Enqueue(t Type, peer uint32, id uint64, payload []byte) error {
 	return nil
 }
 
+// EnqueueFrames queues frames already encoded (by AppendFrame, without
+// descriptors) for the writer goroutine, as one Enqueue per frame would, and
+// returns how many bytes are then queued. Like Enqueue it never blocks.
+func (c *Conn) EnqueueFrames(frames []byte) (queued int, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return 0, c.err
+	}
+	c.pending = append(c.pending, frames...)
+	c.kick()
+	return len(c.pending), nil
+}
+
 // Send writes a frame. On an idle connection it writes at once from the
 // caller's goroutine; during a burst it queues the frame for the writer,
 // waiting first while more than DefaultHighWater bytes are queued. The

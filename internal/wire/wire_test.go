@@ -218,6 +218,29 @@ func TestHasFrame(t *testing.T) {
 	}
 }
 
+// TestEnqueueFrames: frames encoded beforehand arrive as if enqueued one by
+// one, in order, and the call reports the bytes queued.
+func TestEnqueueFrames(t *testing.T) {
+	a, b := pair(t, 0)
+	var frames []byte
+	for i := range 3 {
+		frames = AppendFrame(frames, TypeDelta, 0, uint64(i+1), []byte(fmt.Sprintf("change %d", i)))
+	}
+	if queued, err := a.EnqueueFrames(frames); err != nil || queued <= 0 || queued > len(frames) {
+		t.Fatalf("EnqueueFrames: %d queued, %v", queued, err)
+	}
+	for i := range 3 {
+		f, err := b.ReadFrame()
+		if err != nil || f.Type != TypeDelta || f.ID != uint64(i+1) || string(f.Payload) != fmt.Sprintf("change %d", i) {
+			t.Fatalf("frame %d: %+v %q %v", i, f, f.Payload, err)
+		}
+	}
+	a.Close()
+	if _, err := a.EnqueueFrames(frames); err == nil {
+		t.Fatal("EnqueueFrames after Close succeeded")
+	}
+}
+
 // TestBackpressure: with a peer that does not read, Send waits once the
 // queue is over the high-water mark and goes on when the peer reads; Close
 // releases a waiting sender with ErrClosed.
