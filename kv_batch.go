@@ -58,21 +58,25 @@ func (b *writeBatch) queue(w *Worker, f wire.Frame) error {
 }
 
 // flush applies the batch and answers each write its change did not answer.
+// The batch is emptied first: whatever happens, no write is applied twice.
 func (b *writeBatch) flush(w *Worker) {
 	if len(b.ws) == 0 {
 		return
 	}
-	processStore().ApplyBatch(b.ws, b.res, b.errs)
-	for i := range b.ws {
-		err, rev := b.errs[i], b.res[i].Rev
-		if err == nil && rev != 0 && b.ws[i].Tag != 0 {
+	ws, ids, res, errs := b.ws, b.ids, b.res, b.errs
+	b.ws, b.ids, b.res, b.errs = ws[:0], ids[:0], res[:0], errs[:0]
+	defer func() {
+		clear(ws) // no reference to the read buffer outlives the batch
+		clear(res)
+		clear(errs)
+	}()
+	processStore().ApplyBatch(ws, res, errs)
+	for i := range ws {
+		err, rev := errs[i], res[i].Rev
+		if err == nil && rev != 0 && ws[i].Tag != 0 {
 			continue // answered by its change
 		}
 		code, text := replyCode(err)
-		stateReply(w, b.ids[i], code, rev, []byte(text))
+		stateReply(w, ids[i], code, rev, []byte(text))
 	}
-	clear(b.ws) // no reference to the read buffer outlives the batch
-	clear(b.res)
-	clear(b.errs)
-	b.ws, b.ids, b.errs, b.res = b.ws[:0], b.ids[:0], b.errs[:0], b.res[:0]
 }

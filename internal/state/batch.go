@@ -18,7 +18,7 @@ func (m *hashMap) warm(key string) uint64 {
 	return 0
 }
 
-// ApplyBatch applies evs in order, as as many calls to Apply would, under
+// ApplyBatch applies evs in order, as that many calls to Apply would, under
 // one acquisition of the lock.
 func (r *Replica) ApplyBatch(evs []Event) {
 	r.mu.Lock()
@@ -35,7 +35,7 @@ func (r *Replica) ApplyBatch(evs []Event) {
 	}
 }
 
-// ApplyBatch performs ws in order, as as many calls to Apply would, and sets
+// ApplyBatch performs ws in order, as that many calls to Apply would, and sets
 // res[i] and errs[i] to what Apply would have returned for ws[i]. A write
 // whose errs[i] is not nil on entry is skipped (the caller refused it) and
 // keeps that error. res and errs must be at least as long as ws.

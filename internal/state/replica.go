@@ -31,7 +31,7 @@ func NewReplica() *Replica {
 }
 
 // Get returns the entry of key. It takes no lock and does not allocate. The
-// Value of the entry is read-only. Get never looks at the clock: an expired
+// Value of the entry is read-only; its Key is the key given. Get never looks at the clock: an expired
 // key stays readable until its OpExpire event is applied.
 func (r *Replica) Get(key string) (e Entry, ok bool) {
 	// The probe (table.find's) and the fields one by one, without calls:

@@ -13,12 +13,16 @@ import (
 const (
 	DefaultMaxKeySize   = 4096
 	DefaultMaxValueSize = 1 << 20
+	// MaxSize is the most bytes a key or a value may have (a node keeps
+	// their lengths in 32 bits; an int holds it on every platform).
+	MaxSize = 1<<31 - 1
 )
 
 // StoreOptions configures a Store. The zero value works.
 type StoreOptions struct {
 	// MaxKeySize and MaxValueSize bound the keys and values of writes, in
-	// bytes (0 means DefaultMaxKeySize, DefaultMaxValueSize).
+	// bytes (0 means DefaultMaxKeySize, DefaultMaxValueSize). Both are
+	// capped at MaxSize.
 	MaxKeySize, MaxValueSize int
 	// Now is the clock of the TTL deadlines (nil means time.Now). The expiry
 	// timer itself runs on real time.
@@ -126,6 +130,7 @@ func NewStore(opts StoreOptions) *Store {
 	if s.maxValue <= 0 {
 		s.maxValue = DefaultMaxValueSize
 	}
+	s.maxKey, s.maxValue = min(s.maxKey, MaxSize), min(s.maxValue, MaxSize)
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -117,8 +117,9 @@ func (c *Conn) readFrame() (Frame, error) {
 }
 
 // HasFrame reports whether a whole frame is buffered, so that the next
-// ReadFrame returns without reading from the connection and without moving
-// the read buffer: payloads of frames read before it stay valid. A header
+// ReadFrame reads no frame bytes from the connection and does not move the
+// read buffer: payloads of frames read before it stay valid. (It may still
+// wait for the descriptors the frame announces, which travel apart.) A header
 // that does not parse counts as a frame (ReadFrame reports it).
 func (c *Conn) HasFrame() bool {
 	if c.w-c.r < HeaderSize {
