@@ -105,12 +105,16 @@ func entryOf(e state.Entry) Entry {
 
 // Get returns the entry of key from this process's replica. It does no IPC
 // and takes no lock that readers share.
-func (kv *KV) Get(key string) (Entry, bool) {
-	e, ok := kv.rep.Get(key)
-	if !ok {
-		return Entry{}, false
+func (kv *KV) Get(key string) (e Entry, ok bool) {
+	x := kv.rep.Lookup(key)
+	if !x.Found() {
+		return e, false
 	}
-	return entryOf(e), true
+	e.Key, e.Value, e.Rev, e.Created = key, x.Value(), x.Rev(), x.Created()
+	if exp := x.Expires(); exp != 0 {
+		e.Expires = time.Unix(0, exp)
+	}
+	return e, true
 }
 
 // Rev returns the revision of the last change this process's replica has

@@ -120,3 +120,24 @@ func TestReplicaGetDoesNotAllocate(t *testing.T) {
 		t.Fatalf("Get allocates %.1f times", allocs)
 	}
 }
+
+// TestReplicaLookup checks that a Ref reads what Get returns, and that a
+// missing key gives a Ref that is not found.
+func TestReplicaLookup(t *testing.T) {
+	r := NewReplica()
+	r.Apply(Event{Op: OpPut, Key: "k", Value: []byte("v"), Rev: 1, Expires: 42, Owner: 3})
+	r.Apply(Event{Op: OpPut, Key: "k", Value: []byte("w"), Rev: 2, Expires: 43})
+	r.Apply(Event{Op: OpPut, Key: "empty", Rev: 3})
+	x := r.Lookup("k")
+	e, ok := r.Get("k")
+	if !x.Found() || !ok || string(x.Value()) != "w" || x.Rev() != 2 || x.Created() != 1 || x.Expires() != 43 ||
+		string(e.Value) != "w" || e.Rev != 2 || e.Created != 1 || e.Expires != 43 || e.Owner != 0 {
+		t.Fatalf("Lookup: found %v value %q rev %d created %d expires %d; Get: %+v", x.Found(), x.Value(), x.Rev(), x.Created(), x.Expires(), e)
+	}
+	if x := r.Lookup("empty"); !x.Found() || x.Value() != nil || x.Expires() != 0 {
+		t.Fatalf("empty value: %q, expires %d", x.Value(), x.Expires())
+	}
+	if r.Lookup("absent").Found() {
+		t.Fatal("an absent key was found")
+	}
+}
