@@ -52,6 +52,16 @@ func testWorker(mode string) int {
 		cluster.WriteRawToPrimary([]byte("this is not a frame, not at all"))
 		time.Sleep(10 * time.Second) // the lost channel ends the process first
 		return 0
+	case "writesgarbage": // shared-state writes, then garbage, in one write
+		cluster.Ready()
+		time.Sleep(50 * time.Millisecond)
+		keys := make([]string, 40)
+		for i := range keys {
+			keys[i] = fmt.Sprintf("before-garbage/%d", i)
+		}
+		cluster.WriteStateThenGarbage(keys, []byte("kept"))
+		time.Sleep(10 * time.Second) // the lost channel ends the process first
+		return 0
 	case "tcpid":
 		return tcpIDWorker()
 	case "httpserve":

@@ -5,6 +5,7 @@ package cluster_test
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
@@ -85,6 +86,26 @@ func TestGarbageMidStreamEndsTheWorker(t *testing.T) {
 	if x.ExitCode != 1 || x.Signal != nil {
 		t.Fatalf("worker exit code %d signal %v, want 1 and none (it exits when its channel closes)", x.ExitCode, x.Signal)
 	}
+}
+
+// TestWritesBeforeGarbageAreKept: the primary reads a worker's shared-state
+// writes and the garbage behind them in one read; the writes, gathered as a
+// batch when the garbage ends the worker's channel, are still applied.
+func TestWritesBeforeGarbageAreKept(t *testing.T) {
+	tc := startCluster(t, cluster.Config{Workers: 1, KillTimeout: 5 * time.Second,
+		RestartDelay: time.Hour, MaxRestartDelay: time.Hour, Settings: cluster.Settings{Env: env("writesgarbage")}})
+	w := tc.event(cluster.EventReady, nil).Worker
+	if e := tc.event(cluster.EventError, w); !wire.IsProtocolError(e.Err) {
+		t.Fatalf("error event %v, want a protocol error", e.Err)
+	}
+	kv := cluster.Store()
+	for i := range 40 {
+		key := fmt.Sprintf("before-garbage/%d", i)
+		if e, ok := kv.Get(key); !ok || string(e.Value) != "kept" {
+			t.Fatalf("%s: %q, %v after the worker's garbage; want the write it sent before", key, e.Value, ok)
+		}
+	}
+	tc.event(cluster.EventExit, w)
 }
 
 // TestWorkersDieWithPrimary kills the primary with SIGKILL: its workers
