@@ -76,12 +76,7 @@ func TestBadPeersCloseOnlyTheirChannel(t *testing.T) {
 // its handshake loses its channel, and its runtime ends the process (exit 1)
 // on its own, before any signal.
 func TestGarbageMidStreamEndsTheWorker(t *testing.T) {
-	tc := startCluster(t, cluster.Config{Workers: 1, KillTimeout: 5 * time.Second,
-		RestartDelay: time.Hour, MaxRestartDelay: time.Hour, Settings: cluster.Settings{Env: env("garbage")}})
-	w := tc.event(cluster.EventReady, nil).Worker
-	if e := tc.event(cluster.EventError, w); !wire.IsProtocolError(e.Err) {
-		t.Fatalf("error event %v, want a protocol error", e.Err)
-	}
+	tc, w := cutOffForGarbage(t, "garbage")
 	x := tc.event(cluster.EventExit, w)
 	if x.ExitCode != 1 || x.Signal != nil {
 		t.Fatalf("worker exit code %d signal %v, want 1 and none (it exits when its channel closes)", x.ExitCode, x.Signal)
@@ -92,12 +87,7 @@ func TestGarbageMidStreamEndsTheWorker(t *testing.T) {
 // writes and the garbage behind them in one read; the writes, gathered as a
 // batch when the garbage ends the worker's channel, are still applied.
 func TestWritesBeforeGarbageAreKept(t *testing.T) {
-	tc := startCluster(t, cluster.Config{Workers: 1, KillTimeout: 5 * time.Second,
-		RestartDelay: time.Hour, MaxRestartDelay: time.Hour, Settings: cluster.Settings{Env: env("writesgarbage")}})
-	w := tc.event(cluster.EventReady, nil).Worker
-	if e := tc.event(cluster.EventError, w); !wire.IsProtocolError(e.Err) {
-		t.Fatalf("error event %v, want a protocol error", e.Err)
-	}
+	tc, w := cutOffForGarbage(t, "writesgarbage")
 	kv := cluster.Store()
 	for i := range 40 {
 		key := fmt.Sprintf("before-garbage/%d", i)
@@ -106,6 +96,19 @@ func TestWritesBeforeGarbageAreKept(t *testing.T) {
 		}
 	}
 	tc.event(cluster.EventExit, w)
+}
+
+// cutOffForGarbage starts one worker in mode, which sends garbage once
+// ready, and returns once the primary has reported the protocol error.
+func cutOffForGarbage(t *testing.T, mode string) (*testCluster, *cluster.Worker) {
+	t.Helper()
+	tc := startCluster(t, cluster.Config{Workers: 1, KillTimeout: 5 * time.Second,
+		RestartDelay: time.Hour, MaxRestartDelay: time.Hour, Settings: cluster.Settings{Env: env(mode)}})
+	w := tc.event(cluster.EventReady, nil).Worker
+	if e := tc.event(cluster.EventError, w); !wire.IsProtocolError(e.Err) {
+		t.Fatalf("error event %v, want a protocol error", e.Err)
+	}
+	return tc, w
 }
 
 // TestWorkersDieWithPrimary kills the primary with SIGKILL: its workers
