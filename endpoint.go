@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -19,6 +20,8 @@ const (
 	ctlConn     byte = 5 // primary -> worker, with a connection: [key u32]
 	ctlReturn   byte = 6 // worker -> primary, with a connection it cannot take: [key u32]
 	ctlClosed   byte = 7 // worker -> primary: [key u32]: a handed-off connection closed
+	ctlPeers    byte = 8 // primary -> worker: [id u32]...: the live workers, after each change
+	ctlBye      byte = 9 // worker -> primary, a request: this worker leaves on purpose
 )
 
 // endpoint is one side of an IPC channel: a framed connection plus the
@@ -50,10 +53,29 @@ func newEndpoint(conn *wire.Conn, max int) *endpoint {
 
 // send writes one frame; see wire.Conn.Send.
 func (e *endpoint) send(t wire.Type, peer uint32, id uint64, data []byte) error {
+	return e.transmit(context.Background(), e.conn.SendContext, t, peer, id, data)
+}
+
+// sendContext is send, waiting for queue space only until ctx ends.
+func (e *endpoint) sendContext(ctx context.Context, t wire.Type, peer uint32, id uint64, data []byte) error {
+	return e.transmit(ctx, e.conn.SendContext, t, peer, id, data)
+}
+
+// sendWritten writes one frame and returns once it is written, waiting at
+// most until ctx ends; see wire.Conn.SendWritten.
+func (e *endpoint) sendWritten(ctx context.Context, t wire.Type, peer uint32, id uint64, data []byte) error {
+	return e.transmit(ctx, e.conn.SendWritten, t, peer, id, data)
+}
+
+func (e *endpoint) transmit(ctx context.Context, how func(context.Context, wire.Type, uint32, uint64, []byte) error,
+	t wire.Type, peer uint32, id uint64, data []byte) error {
 	if len(data) > e.max {
 		return fmt.Errorf("%w: %d bytes, the limit is %d (Config.MaxMessageSize)", ErrTooLarge, len(data), e.max)
 	}
-	if err := e.conn.Send(t, peer, id, data); err != nil {
+	if err := how(ctx, t, peer, id, data); err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+			return fmt.Errorf("cluster: send: %w", err)
+		}
 		return e.closedErr(err)
 	}
 	return nil

@@ -38,6 +38,18 @@ func startCluster(t *testing.T, cfg cluster.Config) *testCluster {
 // (SIGINT, SIGTERM, SIGHUP sent to the test process) if signals is set.
 func startClusterSignals(t *testing.T, cfg cluster.Config, signals bool) *testCluster {
 	t.Helper()
+	return startClusterSetup(t, cfg, signals, nil)
+}
+
+// startClusterWith is startCluster, calling setup with the primary before
+// Run starts (to set a Handle, say).
+func startClusterWith(t *testing.T, cfg cluster.Config, setup func(*cluster.Primary)) *testCluster {
+	t.Helper()
+	return startClusterSetup(t, cfg, false, setup)
+}
+
+func startClusterSetup(t *testing.T, cfg cluster.Config, signals bool, setup func(*cluster.Primary)) *testCluster {
+	t.Helper()
 	cfg.NoSignals = !signals
 	if cfg.DrainTimeout == 0 {
 		cfg.DrainTimeout = 3 * time.Second
@@ -71,6 +83,9 @@ func startClusterSignals(t *testing.T, cfg cluster.Config, signals bool) *testCl
 		tc.closed = true
 		tc.mu.Unlock()
 	}()
+	if setup != nil {
+		setup(p)
+	}
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
 	t.Cleanup(func() {

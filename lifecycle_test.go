@@ -315,8 +315,14 @@ func TestWorkerCallsOutsideAWorker(t *testing.T) {
 	if _, err := cluster.Request(context.Background(), nil); !errors.Is(err, cluster.ErrNotWorker) {
 		t.Errorf("Request: %v", err)
 	}
-	if err := cluster.Ready(); !errors.Is(err, cluster.ErrNotWorker) {
-		t.Errorf("Ready: %v", err)
+	if err := cluster.Ready(); err != nil {
+		t.Errorf("Ready outside a cluster: %v, want nil (the program runs on its own)", err)
+	}
+	if err := cluster.SendTo(context.Background(), 1, []byte("x")); !errors.Is(err, cluster.ErrNotWorker) {
+		t.Errorf("SendTo: %v", err)
+	}
+	if err := cluster.Disconnect(context.Background()); !errors.Is(err, cluster.ErrNotWorker) {
+		t.Errorf("Disconnect: %v", err)
 	}
 }
 

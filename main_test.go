@@ -62,6 +62,34 @@ func testWorker(mode string) int {
 		cluster.WriteStateThenGarbage(keys, []byte("kept"))
 		time.Sleep(10 * time.Second) // the lost channel ends the process first
 		return 0
+	case "sendexit": // sends and returns at once: nothing may be lost
+		var wg sync.WaitGroup
+		for g := range sendExitSenders {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range sendExitCount / sendExitSenders {
+					cluster.Send([]byte(fmt.Sprintf("%d/%d", g, i)))
+				}
+			}()
+		}
+		wg.Wait()
+		return 0
+	case "leave": // disconnects on purpose, then checks that sends fail
+		cluster.Ready()
+		<-cluster.Messages() // the test's go-ahead
+		if err := cluster.Disconnect(context.Background()); err != nil {
+			return 4
+		}
+		if err := cluster.Send([]byte("after")); !errors.Is(err, cluster.ErrDisconnected) {
+			return 5
+		}
+		select {
+		case <-cluster.Shutdown():
+		case <-time.After(10 * time.Second):
+			return 6
+		}
+		return 0
 	case "tcpid":
 		return tcpIDWorker()
 	case "httpserve":
@@ -149,7 +177,7 @@ func answer(m *cluster.Message, last string) {
 	case "sendto":
 		to, text, _ := strings.Cut(arg, ":")
 		id, _ := strconv.Atoi(to)
-		reply(errText(cluster.SendTo(id, []byte(text))))
+		reply(errText(cluster.SendTo(ctx, id, []byte(text))))
 	case "reqto":
 		to, text, _ := strings.Cut(arg, ":")
 		id, _ := strconv.Atoi(to)

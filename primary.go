@@ -316,4 +316,5 @@ func (p *Primary) publishWorkers() {
 		m[id] = w
 	}
 	p.workers.Store(&m)
+	p.announcePeers()
 }

@@ -183,6 +183,8 @@ func (p *Primary) readWorker(w *Worker) error {
 			case len(f.Payload) == 0:
 			case f.Payload[0] == ctlReady:
 				p.markReady(w)
+			case f.Payload[0] == ctlBye && f.ID != 0:
+				p.onBye(w, f.ID)
 			case f.Payload[0] == ctlListen && f.ID != 0:
 				closeFiles(f.Files)
 				p.handleListen(w, f.ID, f.Payload)
@@ -248,6 +250,14 @@ func (p *Primary) route(src *Worker, f wire.Frame) {
 		}
 		src.ep.send(wire.TypeRep, 0, id, rep)
 	}()
+}
+
+// onBye handles a worker's Disconnect: from now on it is stopping on
+// purpose, and it gets no more connections.
+func (p *Primary) onBye(w *Worker, id uint64) {
+	w.disconnect.Store(true)
+	p.forgetWorker(w)
+	w.ep.enqueue(wire.TypeRep, 0, id, nil)
 }
 
 // onDisconnect runs on the supervisor goroutine when a worker's channel ends.

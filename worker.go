@@ -30,7 +30,12 @@ var self *workerLink
 func init() {
 	self = newWorkerLink()
 	if self != nil {
-		self.ep.enqueue(wire.TypeHello, 0, 0, wire.HelloPayload())
+		// Written before main runs: a worker whose main returns at once is
+		// still online, and what it sends comes after this.
+		if err := self.ep.conn.SendWritten(context.Background(), wire.TypeHello, 0, 0, wire.HelloPayload()); err != nil {
+			fmt.Fprintf(os.Stderr, "cluster: worker %d: IPC channel: %v\n", role.id, err)
+			os.Exit(2)
+		}
 		go self.read()
 	}
 }
@@ -42,6 +47,8 @@ type workerLink struct {
 	handoff  handoffs
 	readyOne sync.Once
 	kv       kvReplica
+	peers    peerView
+	leaving  atomic.Bool // Disconnect was called: the channel's end is no reason to exit
 
 	shutdownOnce    sync.Once
 	shutdown        chan struct{}
@@ -61,7 +68,7 @@ func newWorkerLink() *workerLink {
 	}
 	rw, err := openChannel(role.fds)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "gocluster: worker %d: IPC channel on fds %v: %v\n", role.id, role.fds, err)
+		fmt.Fprintf(os.Stderr, "cluster: worker %d: IPC channel on fds %v: %v\n", role.id, role.fds, err)
 		os.Exit(2)
 	}
 	w := &workerLink{
@@ -69,6 +76,7 @@ func newWorkerLink() *workerLink {
 		mail:     newMailbox(slog.Default()),
 		shutdown: make(chan struct{}),
 		kv:       kvReplica{rep: state.NewReplica()},
+		peers:    peerView{known: make(chan struct{})},
 	}
 	return w
 }
@@ -79,10 +87,13 @@ func (w *workerLink) read() {
 	w.mail.close()
 	// The primary is gone (or cut this worker off): the program gets a short
 	// grace to notice Shutdown, then the process ends.
-	if !errors.Is(err, io.EOF) {
-		fmt.Fprintf(os.Stderr, "gocluster: worker %d: IPC channel: %v\n", role.id, err)
+	if !errors.Is(err, io.EOF) && !w.leaving.Load() {
+		logger().Error("cluster: IPC channel to the primary failed", "worker", role.id, "err", err)
 	}
 	w.closeShutdown()
+	if w.leaving.Load() {
+		return // Disconnect: the program ends when it is done
+	}
 	time.Sleep(orphanGrace)
 	os.Exit(1)
 }
@@ -132,6 +143,10 @@ func (w *workerLink) readFrames() error {
 				w.onShutdown()
 			case len(f.Payload) == 5 && f.Payload[0] == ctlConn && len(f.Files) == 1:
 				w.handoff.deliver(binary.BigEndian.Uint32(f.Payload[1:]), f)
+			case len(f.Payload) >= 1 && f.Payload[0] == ctlPeers:
+				if err := w.peers.set(f.Payload[1:]); err != nil {
+					return err
+				}
 			default:
 				closeFiles(f.Files)
 			}
@@ -156,27 +171,36 @@ func (w *workerLink) closeShutdown() {
 }
 
 // Send sends a message to the primary, which receives it on
-// Primary.Messages. It may block while the channel's queue is full (the
-// primary does not keep up). A process that exits right after Send may lose
-// the message; use Request for delivery that is acknowledged.
-func Send(msg []byte) error {
+// [Primary.Messages] (Node's process.send). It returns once the message is
+// written to the channel, so a worker that exits right after loses nothing:
+// the primary reads it before it sees the worker disconnect and exit. It
+// waits while the primary does not read; [SendContext] bounds that wait.
+func Send(msg []byte) error { return SendContext(context.Background(), msg) }
+
+// SendContext is [Send], waiting at most until ctx ends. If ctx ends after
+// the message was queued, it may still be delivered.
+func SendContext(ctx context.Context, msg []byte) error {
 	if self == nil {
 		return ErrNotWorker
 	}
-	return self.ep.send(wire.TypeMsg, 0, 0, msg)
+	return self.ep.sendWritten(ctx, wire.TypeMsg, 0, 0, msg)
 }
 
 // SendTo sends a message to another worker, routed by the primary. It
-// arrives on that worker's Messages with From set to this worker's id; if
-// no worker has that id the primary drops it and logs it.
-func SendTo(id int, msg []byte) error {
+// arrives on that worker's [Messages] with From set to this worker's id.
+// It returns [ErrNoWorker] if no live worker has that id: this worker is
+// told of every worker's start and exit, in the order the primary saw
+// them. (A worker that exits while the message travels does not get it;
+// the primary logs the drop.) Before the first such news has come, SendTo
+// waits for it, until ctx ends.
+func SendTo(ctx context.Context, id int, msg []byte) error {
 	if self == nil {
 		return ErrNotWorker
 	}
-	if id <= 0 {
-		return fmt.Errorf("cluster: SendTo(%d): %w", id, ErrNoWorker)
+	if err := self.peers.check(ctx, id); err != nil {
+		return fmt.Errorf("cluster: send to worker %d: %w", id, err)
 	}
-	return self.ep.send(wire.TypeMsg, uint32(id), 0, msg)
+	return self.ep.sendWritten(ctx, wire.TypeMsg, uint32(id), 0, msg)
 }
 
 // Request sends a request to the primary and waits for its reply (the
@@ -224,15 +248,17 @@ func Handle(h func(m *Message)) {
 	}
 }
 
-// Ready tells the primary this worker is ready to serve (EventReady). Calls
-// after the first do nothing. Outside a worker it returns ErrNotWorker.
+// Ready tells the primary this worker is ready to serve ([EventReady]).
+// Calls after the first do nothing. Outside a worker it does nothing and
+// returns nil, as [Listen] is net.Listen there: the same program runs on
+// its own.
 func Ready() error {
 	if self == nil {
-		return ErrNotWorker
+		return nil
 	}
 	var err error
 	self.readyOne.Do(func() {
-		err = self.ep.send(wire.TypeCtl, 0, 0, []byte{ctlReady})
+		err = self.ep.sendWritten(context.Background(), wire.TypeCtl, 0, 0, []byte{ctlReady})
 	})
 	return err
 }
@@ -258,4 +284,30 @@ func Shutdown() <-chan struct{} {
 		}()
 	})
 	return standalone.ch
+}
+
+// logger is where the worker side of the package logs: slog's default
+// logger at the time of the call, so a worker sets it with slog.SetDefault.
+// Messages carry the "cluster: " prefix, as the primary's do.
+func logger() *slog.Logger { return slog.Default() }
+
+// Disconnect ends this worker's channel to the primary on purpose (Node's
+// process.disconnect() and cluster.worker.disconnect()): the primary stops
+// handing it connections, counts it as stopped on purpose (its
+// [Worker.ExitedAfterDisconnect] is true, it is not replaced), and [Shutdown]
+// closes so that [Serve] drains. The process goes on until its main returns;
+// messages, requests and shared-state writes then fail with
+// [ErrDisconnected]. Disconnect waits, until ctx ends, for the primary to
+// take the notice. Outside a worker it returns [ErrNotWorker].
+func Disconnect(ctx context.Context) error {
+	if self == nil {
+		return ErrNotWorker
+	}
+	self.leaving.Store(true)
+	r := self.ep.call(ctx, wire.TypeCtl, 0, []byte{ctlBye})
+	self.ep.close(errors.New("this worker disconnected"))
+	if r.err != nil && !errors.Is(r.err, ErrDisconnected) {
+		return fmt.Errorf("cluster: disconnect: %w", r.err)
+	}
+	return nil
 }

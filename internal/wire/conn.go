@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -38,7 +39,9 @@ type Conn struct {
 	pending  []byte
 	pfds     []*os.File // descriptors of queued frames, owned until written
 	spare    []byte
-	writing  bool // a write is in flight (the writer's or an inline one)
+	writing  bool   // a write is in flight (the writer's or an inline one)
+	taken    uint64 // batches the writer took from pending
+	flushed  uint64 // the last batch written whole
 	err      error
 	lastSend time.Time
 	wake     chan struct{}
@@ -192,23 +195,54 @@ func (c *Conn) EnqueueFrames(frames []byte) (queued int, err error) {
 // waiting first while more than DefaultHighWater bytes are queued. The
 // payload is not retained after Send returns.
 func (c *Conn) Send(t Type, peer uint32, id uint64, payload []byte) error {
+	return c.send(nil, t, peer, id, payload, false)
+}
+
+// SendWritten is Send, returning only once the frame is written to the
+// connection (it is in the kernel's buffer, or the peer has it): a process
+// that exits right after it loses nothing. Frames sent together from many
+// goroutines still share one write. It stops waiting when ctx ends and
+// returns ctx's error; the frame may still be written if it was queued.
+func (c *Conn) SendWritten(ctx context.Context, t Type, peer uint32, id uint64, payload []byte) error {
+	return c.send(ctx, t, peer, id, payload, true)
+}
+
+// SendContext is Send, waiting for queue space only until ctx ends (then
+// nothing was sent and it returns ctx's error).
+func (c *Conn) SendContext(ctx context.Context, t Type, peer uint32, id uint64, payload []byte) error {
+	return c.send(ctx, t, peer, id, payload, false)
+}
+
+func (c *Conn) send(ctx context.Context, t Type, peer uint32, id uint64, payload []byte, written bool) error {
 	c.mu.Lock()
 	now := time.Now()
-	for c.err == nil && len(c.pending) > DefaultHighWater {
-		c.space.Wait()
+	if c.err == nil && len(c.pending) > DefaultHighWater {
+		if err := c.waitLocked(ctx, func() bool { return len(c.pending) <= DefaultHighWater }); err != nil {
+			c.mu.Unlock()
+			return err
+		}
 	}
 	if c.err != nil {
 		err := c.err
 		c.mu.Unlock()
 		return err
 	}
-	burst := now.Sub(c.lastSend) < burstGap
+	// A frame that must be written before Send returns is written inline
+	// whenever no write is in flight: waiting for the writer goroutine would
+	// only add a hand-off.
+	burst := !written && now.Sub(c.lastSend) < burstGap
 	c.lastSend = now
 	if burst || c.writing || len(c.pending) > 0 {
 		c.pending = AppendFrame(c.pending, t, peer, id, payload)
 		c.kick()
+		if !written {
+			c.mu.Unlock()
+			return nil
+		}
+		batch := c.taken + 1 // the batch this frame is in
+		err := c.waitLocked(ctx, func() bool { return c.flushed >= batch })
 		c.mu.Unlock()
-		return nil
+		return err
 	}
 	// Idle: write inline, header and payload in one writev.
 	c.writing = true
@@ -232,6 +266,29 @@ func (c *Conn) Send(t Type, peer uint32, id uint64, payload []byte) error {
 	c.mu.Unlock()
 	if err != nil {
 		return c.errOf()
+	}
+	return nil
+}
+
+// waitLocked waits on c.space until done reports true, the connection fails
+// (c.err) or ctx (which may be nil) ends. c.mu is held.
+func (c *Conn) waitLocked(ctx context.Context, done func() bool) error {
+	if ctx != nil && ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() {
+			c.mu.Lock()
+			c.space.Broadcast()
+			c.mu.Unlock()
+		})
+		defer stop()
+	}
+	for !done() {
+		if c.err != nil {
+			return c.err
+		}
+		if ctx != nil && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		c.space.Wait()
 	}
 	return nil
 }
@@ -280,6 +337,8 @@ func (c *Conn) writeLoop() {
 		for len(c.pending) > 0 && !c.writing && c.err == nil {
 			buf, fds := c.pending, c.pfds
 			c.pending, c.pfds = c.spare[:0], nil
+			c.taken++
+			batch := c.taken
 			c.writing = true
 			c.mu.Unlock()
 			err := c.writeBatch(buf, fds)
@@ -292,6 +351,8 @@ func (c *Conn) writeLoop() {
 			c.writing = false
 			if err != nil {
 				c.failLocked(err)
+			} else {
+				c.flushed = batch
 			}
 			c.space.Broadcast()
 		}
@@ -318,13 +379,19 @@ func (c *Conn) Flush(timeout time.Duration) bool {
 	}
 }
 
-// failLocked records the first write error and closes the connection.
+// failLocked records the first write error. Only the writing half is shut:
+// what the peer wrote before it went away is still read, up to the end of
+// the stream (a worker's last messages before it exited are delivered).
 func (c *Conn) failLocked(err error) {
 	if c.err == nil {
 		c.err = fmt.Errorf("%w: %w", ErrClosed, err)
 	}
 	c.space.Broadcast()
-	go c.Close()
+	if hc, ok := c.rw.(interface{ CloseWrite() error }); ok {
+		hc.CloseWrite() // no write is in flight: it does not wait
+		return
+	}
+	go c.Close() // cannot be half closed: closed whole (Close takes c.mu)
 }
 
 // Close closes the connection: pending frames are dropped, blocked writers

@@ -30,6 +30,10 @@ func (p *Pipes) Read(b []byte) (int, error) { return p.R.Read(b) }
 // Write writes frames' bytes to W.
 func (p *Pipes) Write(b []byte) (int, error) { return p.W.Write(b) }
 
+// CloseWrite closes W: the peer reads the end of the stream, and R can
+// still be read to its end.
+func (p *Pipes) CloseWrite() error { return p.W.Close() }
+
 // Close closes the pipes and the socket.
 func (p *Pipes) Close() error {
 	return errors.Join(p.R.Close(), p.W.Close(), p.FD.Close())
