@@ -3,6 +3,8 @@
 package cluster_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -137,5 +139,28 @@ func TestWorkerDisconnectIsADeliberateStop(t *testing.T) {
 	}
 	if disconnects != 1 {
 		t.Fatalf("events of the worker: %v", tc.types(w))
+	}
+}
+
+// TestSendContextBoundsTheWaitForAWorkerThatDoesNotRead: a worker stops
+// reading; Send would wait for it for ever, SendContext and Broadcast give
+// up when their context ends.
+func TestSendContextBoundsTheWaitForAWorkerThatDoesNotRead(t *testing.T) {
+	tc := startCluster(t, cluster.Config{Workers: 1, Settings: cluster.Settings{Env: env("stuck")}})
+	w := tc.ready(1)[0]
+	chunk := make([]byte, 1<<20)
+	var err error
+	for i := 0; i < 200 && err == nil; i++ { // far more than the pipe and the queue hold
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		err = w.SendContext(ctx, chunk)
+		cancel()
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("SendContext to a worker that does not read: %v, want context.DeadlineExceeded", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := tc.p.Broadcast(ctx, chunk); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Broadcast: %v, want context.DeadlineExceeded", err)
 	}
 }

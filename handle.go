@@ -54,11 +54,18 @@ func (w *Worker) PID() int { return w.proc.Pid }
 // Process returns the worker's process handle.
 func (w *Worker) Process() *os.Process { return w.proc }
 
-// Send sends a message to the worker, which receives it on Messages with
+// Send sends a message to the worker, which receives it on [Messages] with
 // From 0. It returns when the message is written or queued; it waits only
 // while the worker's queue holds more than a few MiB (the worker does not
-// read). It fails with ErrDisconnected once the channel is closed.
+// read): [Worker.SendContext] bounds that wait. It fails with
+// [ErrDisconnected] once the channel is closed.
 func (w *Worker) Send(msg []byte) error { return w.ep.send(wire.TypeMsg, 0, 0, msg) }
+
+// SendContext is [Worker.Send], waiting for queue space only until ctx
+// ends; then nothing was sent and it returns ctx's error, wrapped.
+func (w *Worker) SendContext(ctx context.Context, msg []byte) error {
+	return w.ep.sendContext(ctx, wire.TypeMsg, 0, 0, msg)
+}
 
 // Request sends a request to the worker and waits for its reply until ctx
 // ends. A reply made with ReplyError comes back as a *RemoteError.

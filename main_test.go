@@ -90,6 +90,11 @@ func testWorker(mode string) int {
 			return 6
 		}
 		return 0
+	case "stuck": // its Handle never returns: it reads nothing more
+		cluster.Handle(func(*cluster.Message) { <-cluster.Shutdown(); os.Exit(0) })
+		cluster.Ready()
+		<-cluster.Shutdown()
+		return 0
 	case "tcpid":
 		return tcpIDWorker()
 	case "httpserve":

@@ -79,7 +79,7 @@ func TestSendIsOrderedBeforeLaterRequests(t *testing.T) {
 	if got := ask(t, ws[0], "last"); got != "from=0 data=first" {
 		t.Fatalf("last message: %q", got)
 	}
-	if err := tc.p.Broadcast([]byte("to all")); err != nil {
+	if err := tc.p.Broadcast(context.Background(), []byte("to all")); err != nil {
 		t.Fatal(err)
 	}
 	for _, w := range ws {

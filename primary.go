@@ -242,12 +242,13 @@ func (p *Primary) Workers() []*Worker {
 // Worker returns the live worker with the given id, or nil.
 func (p *Primary) Worker(id int) *Worker { return (*p.workers.Load())[id] }
 
-// Broadcast sends msg to every live worker. It returns the errors of the
-// sends that failed, joined.
-func (p *Primary) Broadcast(msg []byte) error {
+// Broadcast sends msg to every live worker (see [Worker.SendContext]),
+// waiting for a worker that does not read only until ctx ends. It returns
+// the errors of the sends that failed, joined.
+func (p *Primary) Broadcast(ctx context.Context, msg []byte) error {
 	var errs []error
 	for _, w := range p.Workers() {
-		if err := w.Send(msg); err != nil {
+		if err := w.SendContext(ctx, msg); err != nil {
 			errs = append(errs, err)
 		}
 	}

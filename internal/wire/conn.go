@@ -229,10 +229,11 @@ func (c *Conn) send(ctx context.Context, t Type, peer uint32, id uint64, payload
 	}
 	// A frame that must be written before Send returns is written inline
 	// whenever no write is in flight: waiting for the writer goroutine would
-	// only add a hand-off.
+	// only add a hand-off. Under a context that can end, nothing is written
+	// inline: a write cannot be given up midway, a wait in the queue can.
 	burst := !written && now.Sub(c.lastSend) < burstGap
 	c.lastSend = now
-	if burst || c.writing || len(c.pending) > 0 {
+	if burst || c.writing || len(c.pending) > 0 || (ctx != nil && ctx.Done() != nil) {
 		c.pending = AppendFrame(c.pending, t, peer, id, payload)
 		c.kick()
 		if !written {
