@@ -51,13 +51,16 @@ func primary(n int, policy string) error {
 	if err != nil {
 		return err
 	}
-	go func() {
-		for e := range p.Events(context.Background()) {
-			log.Printf("primary: %v", e)
-		}
-	}()
+	// Subscribe before Run: the channel then gets every event from setup
+	// on, and is closed after the last exit, when Run has returned.
+	events := p.Events(context.Background())
 	log.Printf("primary %d: starting workers", os.Getpid())
-	return p.Run(context.Background()) // until SIGINT or SIGTERM; SIGHUP reloads
+	done := make(chan error, 1)
+	go func() { done <- p.Run(context.Background()) }() // until SIGINT or SIGTERM; SIGHUP reloads
+	for e := range events {
+		log.Printf("primary: %v", e)
+	}
+	return <-done
 }
 
 func worker(addr string) error {
