@@ -33,7 +33,7 @@ func init() {
 		// Written before main runs: a worker whose main returns at once is
 		// still online, and what it sends comes after this.
 		if err := self.ep.conn.SendWritten(context.Background(), wire.TypeHello, 0, 0, wire.HelloPayload()); err != nil {
-			fmt.Fprintf(os.Stderr, "cluster: worker %d: IPC channel: %v\n", role.id, err)
+			logger().Error("cluster: IPC channel to the primary failed", "worker", role.id, "err", err)
 			os.Exit(2)
 		}
 		go self.read()
@@ -68,7 +68,7 @@ func newWorkerLink() *workerLink {
 	}
 	rw, err := openChannel(role.fds)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "cluster: worker %d: IPC channel on fds %v: %v\n", role.id, role.fds, err)
+		logger().Error("cluster: IPC channel to the primary failed", "worker", role.id, "fds", role.fds, "err", err)
 		os.Exit(2)
 	}
 	w := &workerLink{
