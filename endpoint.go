@@ -16,9 +16,11 @@ const (
 	ctlShutdown byte = 2 // primary -> worker: drain and exit
 	ctlListen   byte = 3 // worker -> primary, a request: [policy] network \0 address
 	ctlUnlisten byte = 4 // worker -> primary: [key u32]: the worker closed that listener
-	ctlConn     byte = 5 // primary -> worker, with a connection: [key u32]
-	ctlReturn   byte = 6 // worker -> primary, with a connection it cannot take: [key u32]
+	ctlConn     byte = 5 // primary -> worker, with a connection: [key u32], frame id: the hand-off's
+	ctlReturn   byte = 6 // worker -> primary: [key u32], frame id: a hand-off it cannot take
 	ctlClosed   byte = 7 // worker -> primary: [key u32]: a handed-off connection closed
+	ctlAccept   byte = 8 // worker -> primary: [key u32]: its RoundRobin listener is open
+	ctlTaken    byte = 9 // worker -> primary: [key u32], frame id: Accept returned that hand-off
 )
 
 // endpoint is one side of an IPC channel: a framed connection plus the
