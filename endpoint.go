@@ -13,15 +13,17 @@ import (
 
 // Control commands, the first payload byte of a wire.TypeCtl frame.
 const (
-	ctlReady    byte = 1 // worker -> primary: Ready was called
-	ctlShutdown byte = 2 // primary -> worker: drain and exit
-	ctlListen   byte = 3 // worker -> primary, a request: [policy] network \0 address
-	ctlUnlisten byte = 4 // worker -> primary: [key u32]: the worker closed that listener
-	ctlConn     byte = 5 // primary -> worker, with a connection: [key u32]
-	ctlReturn   byte = 6 // worker -> primary, with a connection it cannot take: [key u32]
-	ctlClosed   byte = 7 // worker -> primary: [key u32]: a handed-off connection closed
-	ctlPeers    byte = 8 // primary -> worker: [id u32]...: the live workers, after each change
-	ctlBye      byte = 9 // worker -> primary, a request: this worker leaves on purpose
+	ctlReady    byte = 1  // worker -> primary: Ready was called
+	ctlShutdown byte = 2  // primary -> worker: drain and exit
+	ctlListen   byte = 3  // worker -> primary, a request: [policy] network \0 address
+	ctlUnlisten byte = 4  // worker -> primary: [key u32]: the worker closed that listener
+	ctlConn     byte = 5  // primary -> worker, with a connection: [key u32], frame id: the hand-off's
+	ctlReturn   byte = 6  // worker -> primary: [key u32], frame id: a hand-off it cannot take
+	ctlClosed   byte = 7  // worker -> primary: [key u32]: a handed-off connection closed
+	ctlAccept   byte = 8  // worker -> primary: [key u32]: its RoundRobin listener is open
+	ctlTaken    byte = 9  // worker -> primary: [key u32], frame id: Accept returned that hand-off
+	ctlPeers    byte = 10 // primary -> worker: [id u32]...: the live workers, after each change
+	ctlBye      byte = 11 // worker -> primary, a request: this worker leaves on purpose
 )
 
 // endpoint is one side of an IPC channel: a framed connection plus the

@@ -5,17 +5,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
+	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/gocluster/cluster/internal/wire"
 )
-
-// rrBacklog is how many handed-off connections a RoundRobin listener holds
-// before Accept; past it they go back to the primary for another worker.
-const rrBacklog = 1024
 
 // ListenConfig holds options for Listen in a worker.
 type ListenConfig struct {
@@ -58,21 +55,27 @@ func (lc ListenConfig) Listen(ctx context.Context, network, address string) (net
 	// channel closes.
 	req := append([]byte{ctlListen, byte(lc.Policy)}, network+"\x00"+address...)
 	r := self.ep.call(context.Background(), wire.TypeCtl, 0, req)
-	var refused *RemoteError
-	if errors.As(r.err, &refused) {
-		return nil, fmt.Errorf("cluster: listen %s %s: the primary could not: %s", network, address, refused.Text)
-	}
 	if r.err != nil {
 		return nil, fmt.Errorf("cluster: listen %s %s: %w", network, address, r.err)
 	}
-	policy, key, _, err := parseListenReply(r.data)
+	policy, key, bound, err := parseListenReply(r.data)
 	if err != nil {
 		closeFiles(r.files)
 		return nil, fmt.Errorf("cluster: listen %s %s: %w", network, address, err)
 	}
 	if policy == RoundRobin {
 		closeFiles(r.files)
-		return self.handoff.open(key, network, address)
+		l, err := self.handoff.open(key, network, address, bound)
+		if err != nil {
+			return nil, err
+		}
+		// Connections come once the primary has read this, after the
+		// listener is registered: none comes back for want of a listener.
+		if err := self.ep.enqueue(wire.TypeCtl, 0, 0, keyed(ctlAccept, key)); err != nil {
+			l.Close()
+			return nil, fmt.Errorf("cluster: listen %s %s: %w", network, address, err)
+		}
+		return l, nil
 	}
 	if len(r.files) != 1 {
 		closeFiles(r.files)
@@ -86,16 +89,56 @@ func (lc ListenConfig) Listen(ctx context.Context, network, address string) (net
 	return &sharedListener{Listener: ln, key: key}, nil
 }
 
-// listen reply payload: [policy][key u32][address]
+// The listen reply payload is [policy][key u32][bound address] or, when the
+// primary could not listen, [0][errno u32][reason] (errno 0: none).
 func listenReply(p Policy, key uint32, addr string) []byte {
 	return append(binary.BigEndian.AppendUint32([]byte{byte(p)}, key), addr...)
 }
 
+// listenRefusal is the reply to a listen the primary could not do. The
+// reason leaves out what the worker's error says anyway (the operation, the
+// network and address, the "cluster: " prefix).
+func listenRefusal(err error) []byte {
+	var errno syscall.Errno
+	errors.As(err, &errno)
+	reason := strings.TrimPrefix(listenCause(err).Error(), "cluster: ")
+	return append(binary.BigEndian.AppendUint32([]byte{0}, uint32(errno)), reason...)
+}
+
+// listenCause is what a listen error says beyond "listen tcp :80": for
+// a *net.OpError, its cause ("bind: address already in use").
+func listenCause(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err
+	}
+	return err
+}
+
 func parseListenReply(b []byte) (Policy, uint32, string, error) {
-	if len(b) < 5 || Policy(b[0]) >= policyEnd || b[0] == 0 {
+	if len(b) < 5 || Policy(b[0]) >= policyEnd {
 		return 0, 0, "", fmt.Errorf("%w: bad listen reply", wire.ErrMalformed)
 	}
+	if b[0] == 0 {
+		return 0, 0, "", &listenError{reason: string(b[5:]), errno: syscall.Errno(binary.BigEndian.Uint32(b[1:]))}
+	}
 	return Policy(b[0]), binary.BigEndian.Uint32(b[1:]), string(b[5:]), nil
+}
+
+// listenError is why the primary could not listen, as a worker gets it:
+// errors.Is matches the system error (syscall.EADDRINUSE...) behind it.
+type listenError struct {
+	reason string
+	errno  syscall.Errno
+}
+
+func (e *listenError) Error() string { return e.reason }
+
+func (e *listenError) Unwrap() error {
+	if e.errno == 0 {
+		return nil
+	}
+	return e.errno
 }
 
 func keyed(cmd byte, key uint32) []byte {
@@ -112,141 +155,6 @@ type sharedListener struct {
 func (l *sharedListener) Close() error {
 	l.once.Do(func() { self.ep.enqueue(wire.TypeCtl, 0, 0, keyed(ctlUnlisten, l.key)) })
 	return l.Listener.Close()
-}
-
-// handoffs holds this worker's RoundRobin listeners by key.
-type handoffs struct {
-	mu sync.Mutex
-	m  map[uint32]*rrListener
-}
-
-func (h *handoffs) open(key uint32, network, address string) (*rrListener, error) {
-	l := &rrListener{key: key, addr: listenAddr(network, address), conns: make(chan net.Conn, rrBacklog), closed: make(chan struct{})}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.m == nil {
-		h.m = make(map[uint32]*rrListener)
-	}
-	if h.m[key] != nil {
-		return nil, fmt.Errorf("cluster: listen %s %s: this worker already listens there; close that listener first", network, address)
-	}
-	h.m[key] = l
-	return l, nil
-}
-
-// deliver gives a connection the primary handed off to the listener with
-// that key; one that no open listener can take goes back to the primary.
-func (h *handoffs) deliver(key uint32, f wire.Frame) {
-	file := f.Files[0]
-	c, err := net.FileConn(file)
-	if err != nil { // not a connection: nothing anyone could serve
-		file.Close()
-		self.ep.enqueue(wire.TypeCtl, 0, 0, keyed(ctlClosed, key))
-		return
-	}
-	h.mu.Lock()
-	if l := h.m[key]; l != nil {
-		select {
-		case l.conns <- &handedConn{Conn: c, key: key}:
-			h.mu.Unlock()
-			file.Close()
-			return
-		default: // backlog full
-		}
-	}
-	h.mu.Unlock()
-	c.Close()
-	giveBack(key, file)
-}
-
-// giveBack returns a connection this worker cannot take to the primary,
-// which hands it to another worker.
-func giveBack(key uint32, f *os.File) {
-	if self.ep.conn.EnqueueFiles(wire.TypeCtl, 0, 0, keyed(ctlReturn, key), []*os.File{f}) != nil {
-		f.Close()
-	}
-}
-
-// rrListener is a worker's end of a RoundRobin listener: Accept returns the
-// connections the primary hands to this worker.
-type rrListener struct {
-	key    uint32
-	addr   net.Addr
-	conns  chan net.Conn
-	closed chan struct{}
-	once   sync.Once
-}
-
-func (l *rrListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case <-l.closed:
-		return nil, fmt.Errorf("cluster: accept: %w", net.ErrClosed)
-	}
-}
-
-// Close stops this worker from getting connections; the ones it was handed
-// but had not accepted go back to the primary for another worker.
-func (l *rrListener) Close() error {
-	l.once.Do(func() {
-		h := &self.handoff
-		h.mu.Lock()
-		if h.m[l.key] == l {
-			delete(h.m, l.key)
-		}
-		close(l.closed)
-		h.mu.Unlock()
-		self.ep.enqueue(wire.TypeCtl, 0, 0, keyed(ctlUnlisten, l.key))
-		for {
-			select {
-			case c := <-l.conns:
-				returnConn(l.key, c.(*handedConn))
-			default:
-				return
-			}
-		}
-	})
-	return nil
-}
-
-func (l *rrListener) Addr() net.Addr { return l.addr }
-
-func returnConn(key uint32, c *handedConn) {
-	f, err := fileOf(c.Conn)
-	c.Conn.Close()
-	if err == nil {
-		giveBack(key, f[0])
-	}
-}
-
-// handedConn tells the primary when it closes (for LeastConnections).
-type handedConn struct {
-	net.Conn
-	key  uint32
-	once sync.Once
-}
-
-func (c *handedConn) Close() error {
-	c.once.Do(func() { self.ep.enqueue(wire.TypeCtl, 0, 0, keyed(ctlClosed, c.key)) })
-	return c.Conn.Close()
-}
-
-// CloseWrite half-closes the connection, as *net.TCPConn does (net/http
-// uses it for a graceful close).
-func (c *handedConn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return c.Conn.Close()
-}
-
-// ReadFrom keeps the TCP connection's sendfile/splice fast path.
-func (c *handedConn) ReadFrom(r io.Reader) (int64, error) {
-	if rf, ok := c.Conn.(io.ReaderFrom); ok {
-		return rf.ReadFrom(r)
-	}
-	return io.Copy(struct{ io.Writer }{c.Conn}, r)
 }
 
 // fileOf returns a duplicate of the descriptor of a file, connection or
@@ -268,15 +176,4 @@ func fileOf(v any) ([]*os.File, error) {
 		return nil, err
 	}
 	return []*os.File{file}, nil
-}
-
-// listenAddr is the address a RoundRobin listener reports.
-func listenAddr(network, address string) net.Addr {
-	if network == "unix" {
-		return &net.UnixAddr{Name: address, Net: network}
-	}
-	if a, err := net.ResolveTCPAddr(network, address); err == nil {
-		return a
-	}
-	return &net.TCPAddr{}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -14,16 +13,10 @@ import (
 	"github.com/gocluster/cluster/internal/wire"
 )
 
-const (
-	// maxPending bounds the connections a RoundRobin listener holds while no
-	// worker listens (between a crash and its replacement); past it they
-	// are closed.
-	maxPending = 1024
-	// maxQueuedFiles is how many handed-off connections may wait in a
-	// worker's channel queue; a worker that is that far behind (stuck) gets
-	// no more until it catches up.
-	maxQueuedFiles = 256
-)
+// maxQueuedFiles is how many handed-off connections may wait in a worker's
+// channel queue; a worker that is that far behind (stuck) gets no more until
+// it catches up.
+const maxQueuedFiles = 256
 
 // listeners are the primary's listening sockets, by network and address as
 // workers asked for them.
@@ -33,6 +26,10 @@ type listeners struct {
 	byKey  map[uint32]*listenEntry
 	next   uint32
 	closed bool
+	// watch: for each worker on a RoundRobin listener, closed when the
+	// connections it had not confirmed at the end of its channel are handed
+	// on (see watchHandoffs).
+	watch map[*Worker]chan struct{}
 }
 
 type listenEntry struct {
@@ -44,12 +41,11 @@ type listenEntry struct {
 	addr     net.Addr
 	accepted bool // the accept loop runs
 
-	mu      sync.Mutex
-	closed  bool
-	workers []*Worker  // RoundRobin: the workers listening, by id
-	pending []*os.File // RoundRobin: connections waiting for a worker
-	reuse   map[*Worker]*os.File
-	known   map[uint64]bool // ReusePort: inodes of every socket made for it, and of strangers reported
+	mu     sync.Mutex
+	closed bool
+	hold   // RoundRobin: the connections between accept and a worker's Accept
+	reuse  map[*Worker]*os.File
+	known  map[uint64]bool // ReusePort: inodes of every socket made for it, and of strangers reported
 }
 
 // strangerCheck is how often a ReusePort address is checked for sockets the
@@ -79,13 +75,19 @@ func (p *Primary) watchStrangers(e *listenEntry) {
 }
 
 // handleListen answers a worker's listen request (on its reader goroutine).
+// A listen the primary cannot do is an EventError too.
 func (p *Primary) handleListen(w *Worker, id uint64, req []byte) {
 	e, files, stranger, err := p.listen(w, req)
 	if stranger != nil {
 		p.do(func() { p.emit(Event{Type: EventError, Err: stranger, Addr: e.addr}) })
 	}
 	if err != nil {
-		w.ep.enqueue(wire.TypeRepErr, 0, id, encodeErr(&RemoteError{Text: err.Error()}))
+		if !errors.Is(err, ErrDisconnected) && !errors.Is(err, ErrNotRunning) {
+			network, address, _ := strings.Cut(string(req[min(2, len(req)):]), "\x00")
+			err := fmt.Errorf("cluster: worker %d: listen %s %s: %w", w.id, network, address, listenCause(err))
+			p.do(func() { p.emit(Event{Type: EventError, Worker: w, Err: err, Addr: listenAddr(network, address)}) })
+		}
+		w.ep.enqueue(wire.TypeRep, 0, id, listenRefusal(err))
 		return
 	}
 	reply := listenReply(e.policy, e.key, e.addr.String())
@@ -93,15 +95,23 @@ func (p *Primary) handleListen(w *Worker, id uint64, req []byte) {
 		closeFiles(files)
 		return
 	}
+	if e.policy != RoundRobin { // RoundRobin: once the worker's listener is open (ctlAccept)
+		p.listening(w, e)
+	}
+}
+
+// listening emits EventListening (and marks w ready with
+// Config.ReadyOnListen).
+func (p *Primary) listening(w *Worker, e *listenEntry) {
 	p.do(func() { p.emit(Event{Type: EventListening, Worker: w, Addr: e.addr}) })
 	if p.cfg.ReadyOnListen {
 		p.markReady(w)
 	}
 }
 
-// listen finds or binds the address a worker asks for and registers the
-// worker on it. It also returns, for ReusePort, an error naming a socket on
-// the port that the cluster did not make.
+// listen finds or binds the address a worker asks for and, but for
+// RoundRobin, registers the worker on it. It also returns, for ReusePort,
+// an error naming a socket on the port that the cluster did not make.
 func (p *Primary) listen(w *Worker, req []byte) (e *listenEntry, files []*os.File, stranger, err error) {
 	if len(req) < 2 || Policy(req[1]) >= policyEnd {
 		return nil, nil, nil, fmt.Errorf("%w: bad listen request", wire.ErrMalformed)
@@ -134,10 +144,14 @@ func (p *Primary) listen(w *Worker, req []byte) (e *listenEntry, files []*os.Fil
 			return nil, nil, nil, err
 		}
 		p.lns.byAddr[name] = e
+		// A listener's Addr names it too (port 0 asked, the port bound).
+		if bound := network + " " + e.addr.String(); p.lns.byAddr[bound] == nil {
+			p.lns.byAddr[bound] = e
+		}
 		p.lns.byKey[e.key] = e
 	}
 	if e.policy != policy {
-		return nil, nil, nil, fmt.Errorf("%s is already shared as %v, not %v", name, e.policy, policy)
+		return nil, nil, nil, fmt.Errorf("the address is already shared as %v, not %v", e.policy, policy)
 	}
 	switch policy {
 	case Shared:
@@ -150,7 +164,6 @@ func (p *Primary) listen(w *Worker, req []byte) (e *listenEntry, files []*os.Fil
 		}
 		return e, []*os.File{f}, e.strangers(), nil
 	}
-	e.addWorker(w, p.cfg.Scheduler)
 	if !e.accepted {
 		e.accepted = true
 		go p.acceptLoop(e)
@@ -162,6 +175,7 @@ func (p *Primary) listen(w *Worker, req []byte) (e *listenEntry, files []*os.Fil
 func (p *Primary) bind(network, address string, policy Policy) (*listenEntry, error) {
 	p.lns.next++
 	e := &listenEntry{key: p.lns.next, network: network, address: address, policy: policy}
+	e.hold = newHold(p.cfg.Scheduler)
 	if policy == ReusePort {
 		if err := reusePortSupported(network); err != nil {
 			return nil, err
@@ -208,30 +222,13 @@ func (e *listenEntry) reusePortSocket(w *Worker) (*os.File, error) {
 	return dup[0], nil
 }
 
-// addWorker adds w to the workers of a RoundRobin listener and hands it the
-// connections that waited for a worker.
-func (e *listenEntry) addWorker(w *Worker, s Scheduler) {
-	e.mu.Lock()
-	if !slices.Contains(e.workers, w) {
-		ws := append(slices.Clone(e.workers), w)
-		slices.SortFunc(ws, func(a, b *Worker) int { return a.id - b.id })
-		e.workers = ws
-	}
-	pending := e.pending
-	e.pending = nil
-	e.mu.Unlock()
-	for _, f := range pending {
-		e.dispatch(f, nil, s, nil)
-	}
-}
-
-// removeWorker takes w out of a listener (it closed it, or exited).
+// removeWorker takes w out of a listener (it closed it, or exited). The
+// connections handed to it that it had not accepted come back on their own
+// (ctlReturn), or at the end of its channel.
 func (e *listenEntry) removeWorker(w *Worker) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if i := slices.Index(e.workers, w); i >= 0 {
-		e.workers = slices.Delete(slices.Clone(e.workers), i, i+1)
-	}
+	e.workers = without(e.workers, w)
 	if f := e.reuse[w]; f != nil {
 		f.Close()
 		delete(e.reuse, w)
@@ -255,92 +252,52 @@ func (p *Primary) acceptLoop(e *listenEntry) {
 			continue
 		}
 		delay = 0
-		remote := c.RemoteAddr()
-		files, err := fileOf(c)
-		c.Close()
-		if err != nil {
-			p.log.Error("cluster: hand-off", "addr", e.addr, "err", err)
-			continue
-		}
-		e.dispatch(files[0], remote, p.cfg.Scheduler, nil)
+		e.dispatch(c, nil)
 	}
-}
-
-// dispatch hands a connection to the worker the scheduler picks among
-// those listening (but not the one that just gave it back, nor one whose
-// queue is full). With no worker listening it waits for one (up to
-// maxPending connections); with workers that can take none it is closed,
-// as a full backlog refuses.
-func (e *listenEntry) dispatch(f *os.File, remote net.Addr, s Scheduler, returnedBy *Worker) {
-	if remote == nil { // a returned connection: find its peer again
-		c, err := net.FileConn(f)
-		if err != nil { // not a connection at all
-			f.Close()
-			return
-		}
-		remote = c.RemoteAddr()
-		c.Close()
-	}
-	e.mu.Lock()
-	if e.closed || len(e.workers) == 0 {
-		if !e.closed && len(e.pending) < maxPending {
-			e.pending = append(e.pending, f)
-		} else {
-			f.Close()
-		}
-		e.mu.Unlock()
-		return
-	}
-	var ws []*Worker
-	for _, w := range e.workers {
-		if _, files := w.ep.conn.Backlog(); w != returnedBy && files < maxQueuedFiles {
-			ws = append(ws, w)
-		}
-	}
-	e.mu.Unlock()
-	for len(ws) > 0 {
-		w := s.Pick(remote, ws)
-		if w == nil || !slices.Contains(ws, w) {
-			w = ws[0]
-		}
-		w.conns.Add(1)
-		if w.ep.conn.EnqueueFiles(wire.TypeCtl, 0, 0, keyed(ctlConn, e.key), []*os.File{f}) == nil {
-			return
-		}
-		// Its channel is gone: take it out and try the others.
-		w.connClosed()
-		e.removeWorker(w)
-		ws = slices.DeleteFunc(slices.Clone(ws), func(x *Worker) bool { return x == w })
-	}
-	f.Close()
 }
 
 // handleListenCtl handles a worker's listener notices (on its reader).
 func (p *Primary) handleListenCtl(w *Worker, f wire.Frame) {
+	closeFiles(f.Files) // none of them carries a descriptor
 	if len(f.Payload) != 5 {
-		closeFiles(f.Files)
 		return
 	}
 	key := binary.BigEndian.Uint32(f.Payload[1:])
 	p.lns.mu.Lock()
 	e := p.lns.byKey[key]
 	p.lns.mu.Unlock()
-	switch {
-	case e == nil:
-	case f.Payload[0] == ctlUnlisten:
-		e.removeWorker(w)
-	case f.Payload[0] == ctlClosed:
-		w.connClosed()
-	case f.Payload[0] == ctlReturn && len(f.Files) == 1:
-		w.connClosed()
-		e.dispatch(f.Files[0], nil, p.cfg.Scheduler, w)
+	if e == nil {
 		return
 	}
-	closeFiles(f.Files)
+	switch f.Payload[0] {
+	case ctlAccept:
+		if e.policy == RoundRobin && p.watchHandoffs(w) {
+			e.addWorker(w)
+			p.listening(w, e)
+		}
+	case ctlTaken:
+		e.taken(w, f.ID)
+	case ctlReturn:
+		w.connClosed()
+		e.returned(w, f.ID)
+	case ctlUnlisten:
+		e.removeWorker(w)
+	case ctlClosed:
+		w.connClosed()
+	}
 }
 
-// forgetWorker takes an exited worker out of every listener.
+// forgetWorker takes an exited worker out of every listener. It runs after
+// the worker's reader ended, so the connections it had not confirmed are
+// being handed on: it waits for that.
 func (p *Primary) forgetWorker(w *Worker) {
+	p.lns.mu.Lock()
+	done := p.lns.watch[w]
+	delete(p.lns.watch, w)
+	p.lns.mu.Unlock()
+	if done != nil {
+		<-done
+	}
 	p.lns.mu.Lock()
 	defer p.lns.mu.Unlock()
 	for _, e := range p.lns.byKey {
@@ -348,7 +305,8 @@ func (p *Primary) forgetWorker(w *Worker) {
 	}
 }
 
-// closeListeners closes every listening socket (Run is ending).
+// closeListeners closes every listening socket (Run is ending). The
+// connections no worker took are closed, with a FIN.
 func (p *Primary) closeListeners() {
 	p.lns.mu.Lock()
 	defer p.lns.mu.Unlock()
@@ -359,8 +317,7 @@ func (p *Primary) closeListeners() {
 		}
 		e.mu.Lock()
 		e.closed = true
-		closeFiles(e.pending)
-		e.pending = nil
+		e.dropPending()
 		for w, f := range e.reuse {
 			f.Close()
 			delete(e.reuse, w)

@@ -4,6 +4,7 @@ package cluster_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -202,14 +203,14 @@ func TestCustomScheduler(t *testing.T) {
 	}
 }
 
-// TestClosedListenerReturnsConnections: a worker that closes its listener
+// TestClosedListenerGetsNoConnections: a worker that closes its listener
 // gets no more connections; the other serves them all.
 func TestClosedListenerGetsNoConnections(t *testing.T) {
 	tc, addr := listenCluster(t, cluster.Config{}, 2)
 	if got := ask(t, tc.p.Worker(1), "close-listener"); got != "ok" {
 		t.Fatal(got)
 	}
-	time.Sleep(50 * time.Millisecond) // the notice travels on the same channel
+	// The notice came before the reply, on the same channel: no sleep.
 	for range 10 {
 		id, c := greet(t, "tcp", addr.String())
 		c.Close()
@@ -315,5 +316,44 @@ func TestReusePortReportsAStranger(t *testing.T) {
 	})
 	if e.Addr == nil || e.Addr.String() != addr.String() {
 		t.Fatalf("error event for %v, want %v", e.Addr, addr)
+	}
+}
+
+// A RoundRobin listener asked for port 0 reports the port the primary bound.
+func TestRoundRobinAddrIsTheBoundAddress(t *testing.T) {
+	tc, addr := listenCluster(t, cluster.Config{}, 1, envPolicy+"=rr")
+	if got := ask(t, tc.p.Workers()[0], "addr"); got != addr.String() {
+		t.Fatalf("the worker's listener says %s, the primary bound %v", got, addr)
+	}
+}
+
+// Listen on an address in use fails, in the worker, with an error that is
+// syscall.EADDRINUSE; the primary reports it as an EventError.
+func TestListenOnAnAddressInUse(t *testing.T) {
+	for _, name := range []string{"shared", "rr", "reuseport"} {
+		t.Run(name, func(t *testing.T) {
+			taken, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer taken.Close()
+			var stderr safeBuffer
+			cfg := cluster.Config{Workers: 1, MaxRestarts: 100, Stderr: &stderr}
+			cfg.Settings = cluster.Settings{Silent: true, Env: append(env("tcpid"), envPolicy+"="+name, envAddr+"="+taken.Addr().String())}
+			tc := startCluster(t, cfg)
+			e := tc.waitFor(10*time.Second, "listen error", func(e cluster.Event) bool {
+				return e.Type == cluster.EventError && e.Worker != nil
+			})
+			if !errors.Is(e.Err, syscall.EADDRINUSE) || strings.Count(e.Err.Error(), "cluster:") != 1 || !strings.Contains(e.Err.Error(), taken.Addr().String()) {
+				t.Fatalf("error event: %v", e.Err)
+			}
+			if x := tc.event(cluster.EventExit, e.Worker); x.ExitCode != 5 {
+				t.Fatalf("the worker exited %d, want 5", x.ExitCode)
+			}
+			want := fmt.Sprintf("listen: cluster: listen tcp %s: bind: address already in use (EADDRINUSE: true)", taken.Addr())
+			if !strings.Contains(stderr.String(), want) {
+				t.Fatalf("the worker's error: %q, want %q", stderr.String(), want)
+			}
+		})
 	}
 }

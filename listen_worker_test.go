@@ -5,12 +5,14 @@ package cluster_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,6 +26,11 @@ const (
 	envAddr    = "TEST_ADDR"    // default 127.0.0.1:0
 	envGate    = "TEST_GATE"    // "1": accept only after the message "serve"
 	envNoReady = "TEST_NOREADY" // "1": never call Ready
+	// "1": listen only after the message "listen"
+	envListenGate = "TEST_LISTEN_GATE"
+	// "exit": serve one connection, then exit with status 1 (Node's seed
+	// 004); "close": the same, closing the listener first
+	envOneShot = "TEST_ONESHOT"
 )
 
 var policies = map[string]cluster.Policy{"shared": cluster.Shared, "rr": cluster.RoundRobin, "reuseport": cluster.ReusePort}
@@ -39,10 +46,30 @@ func tcpIDWorker() int {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
+	if os.Getenv(envListenGate) == "1" {
+		for m := range cluster.Messages() {
+			if string(m.Data) == "listen" {
+				break
+			}
+		}
+	}
 	ln, err := cluster.ListenConfig{Policy: policies[os.Getenv(envPolicy)]}.Listen(context.Background(), network, addr)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "listen:", err)
+		fmt.Fprintf(os.Stderr, "listen: %v (EADDRINUSE: %t)\n", err, errors.Is(err, syscall.EADDRINUSE))
 		return 5
+	}
+	if mode := os.Getenv(envOneShot); mode != "" {
+		cluster.Ready()
+		c, err := ln.Accept()
+		if err != nil {
+			return 6
+		}
+		fmt.Fprintf(c, "worker %d\n", cluster.ID())
+		c.Close()
+		if mode == "close" {
+			ln.Close()
+		}
+		return 1
 	}
 	serve := make(chan struct{})
 	if os.Getenv(envGate) != "1" {
@@ -58,6 +85,8 @@ func tcpIDWorker() int {
 					fmt.Fprintf(c, "worker %d got the handle\n", cluster.ID())
 					c.Close()
 				}
+			case m.IsRequest() && string(m.Data) == "addr":
+				m.Reply([]byte(ln.Addr().String()))
 			case m.IsRequest() && string(m.Data) == "close-listener":
 				m.Reply([]byte(errText(ln.Close())))
 			case m.IsRequest() && string(m.Data) == "listen-again":
@@ -104,16 +133,26 @@ func greet(t *testing.T, network, addr string) (int, net.Conn) {
 
 func readGreeting(t *testing.T, c net.Conn) int {
 	t.Helper()
+	id, err := greeting(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// greeting reads the greeting on c (waiting up to 10 s) and returns the id
+// of the worker that sent it.
+func greeting(c net.Conn) (int, error) {
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	line, err := bufio.NewReader(c).ReadString('\n')
 	if err != nil {
-		t.Fatalf("no greeting: %v", err)
+		return 0, fmt.Errorf("no greeting: %w", err)
 	}
 	id, err := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(line), "worker "))
 	if err != nil {
-		t.Fatalf("greeting %q", line)
+		return 0, fmt.Errorf("greeting %q", line)
 	}
-	return id
+	return id, nil
 }
 
 // listenCluster starts n tcpid workers with the extra env and returns the

@@ -19,7 +19,11 @@ const (
 	// RoundRobin: the primary accepts every connection and hands it to a
 	// worker chosen by Config.Scheduler, over the IPC channel (Node's
 	// default, SCHED_RR). Even spread, at the cost of one hand-off per
-	// connection.
+	// connection. The primary keeps each connection until the worker's
+	// Accept has returned it: one handed to a worker that closes its
+	// listener or dies first goes to another worker. While no worker can
+	// take connections (between a crash and its replacement) they are held,
+	// up to MaxHeldConns for HoldTimeout, then closed with a FIN, not reset.
 	RoundRobin
 	// ReusePort: each worker gets its own socket bound with SO_REUSEPORT
 	// (Linux) and the kernel spreads connections by hash. The primary binds

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -33,7 +34,7 @@ func listenReusePort(network, address string) (*os.File, net.Addr, error) {
 		}
 		return serr
 	}}
-	ln, err := lc.Listen(nil, network, address) //nolint:staticcheck // no context to honour here
+	ln, err := lc.Listen(context.Background(), network, address)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -11,7 +11,8 @@ import (
 // RoundRobin listener. Pick is called on the listener's accept goroutine in
 // the primary, once per connection: it must be fast and must not block.
 // workers is never empty and is ordered by id; each worker in it listens on
-// that address. Returning nil (or a worker not in the list) means the
+// that address and can take one more connection. Pick must neither change
+// nor keep the slice. Returning nil (or a worker not in the list) means the
 // first one.
 type Scheduler interface {
 	Pick(remote net.Addr, workers []*Worker) *Worker

@@ -48,7 +48,7 @@ import (
 )
 
 // Version is the protocol version this package speaks.
-const Version = 1
+const Version = 2
 
 // HeaderSize is the size of a frame header in bytes.
 const HeaderSize = 17
