@@ -74,13 +74,19 @@ func (e *endpoint) transmit(ctx context.Context, how func(context.Context, wire.
 	if len(data) > e.max {
 		return fmt.Errorf("%w: %d bytes, the limit is %d (Config.MaxMessageSize)", ErrTooLarge, len(data), e.max)
 	}
-	if err := how(ctx, t, peer, id, data); err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
-			return fmt.Errorf("cluster: send: %w", err)
-		}
-		return e.closedErr(err)
+	return e.sendErr(ctx, how(ctx, t, peer, id, data))
+}
+
+// sendErr turns the error of a send under ctx into the caller's: ctx's own
+// error, or ErrDisconnected.
+func (e *endpoint) sendErr(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
 	}
-	return nil
+	if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+		return fmt.Errorf("cluster: send: %w", err)
+	}
+	return e.closedErr(err)
 }
 
 // enqueue queues one frame without ever blocking.

@@ -99,10 +99,16 @@ func TestSendToAGoneWorkerFails(t *testing.T) {
 	if got := ask(t, a, fmt.Sprintf("sendto:%d:x", b.ID())); got != "ok" {
 		t.Fatalf("SendTo a live worker: %q", got)
 	}
+	if got := ask(t, a, fmt.Sprintf("sendhandleto:%d", b.ID())); got != "ok" {
+		t.Fatalf("SendHandleTo a live worker: %q", got)
+	}
 	b.Kill(syscall.SIGKILL)
 	tc.event(cluster.EventExit, b)
 	if got := ask(t, a, fmt.Sprintf("sendto:%d:x", b.ID())); !strings.Contains(got, "no such worker") {
 		t.Fatalf("SendTo worker %d after its exit: %q, want ErrNoWorker", b.ID(), got)
+	}
+	if got := ask(t, a, fmt.Sprintf("sendhandleto:%d", b.ID())); !strings.Contains(got, "no such worker") {
+		t.Fatalf("SendHandleTo worker %d after its exit: %q, want ErrNoWorker", b.ID(), got)
 	}
 }
 

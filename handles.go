@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"fmt"
 	"net"
 
@@ -16,20 +17,27 @@ func (w *Worker) SendHandle(msg []byte, h any) error {
 	return sendHandle(w.ep, 0, msg, h)
 }
 
-// SendHandle sends a message with a handle to the primary (or, with
-// SendHandleTo, to another worker); see Worker.SendHandle.
-func SendHandle(msg []byte, h any) error { return SendHandleTo(0, msg, h) }
+// SendHandle sends a message with a handle to the primary; see
+// [Worker.SendHandle]. Like [Send], it returns once the message and the
+// descriptor are written to the channel.
+func SendHandle(msg []byte, h any) error { return SendHandleTo(context.Background(), 0, msg, h) }
 
 // SendHandleTo sends a message with a handle to the worker with the given
-// id (0: the primary), routed by the primary.
-func SendHandleTo(id int, msg []byte, h any) error {
+// id (0: the primary), routed by the primary. Like [SendTo], it returns
+// [ErrNoWorker] if no live worker has that id, and waits until ctx ends.
+func SendHandleTo(ctx context.Context, id int, msg []byte, h any) error {
 	if self == nil {
 		return ErrNotWorker
 	}
-	if id < 0 {
-		return fmt.Errorf("cluster: SendHandleTo(%d): %w", id, ErrNoWorker)
+	if id != 0 {
+		if err := self.peers.check(ctx, id); err != nil {
+			return fmt.Errorf("cluster: send handle to worker %d: %w", id, err)
+		}
 	}
-	return sendHandle(self.ep, uint32(id), msg, h)
+	if err := sendHandle(self.ep, uint32(id), msg, h); err != nil {
+		return err
+	}
+	return self.ep.sendErr(ctx, self.ep.conn.WaitWritten(ctx))
 }
 
 func sendHandle(e *endpoint, peer uint32, msg []byte, h any) error {

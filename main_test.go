@@ -183,6 +183,16 @@ func answer(m *cluster.Message, last string) {
 		to, text, _ := strings.Cut(arg, ":")
 		id, _ := strconv.Atoi(to)
 		reply(errText(cluster.SendTo(ctx, id, []byte(text))))
+	case "sendhandleto": // a pipe's read end, to the worker with that id
+		id, _ := strconv.Atoi(arg)
+		r, w, err := os.Pipe()
+		if err != nil {
+			reply("error: " + err.Error())
+			return
+		}
+		defer r.Close()
+		defer w.Close()
+		reply(errText(cluster.SendHandleTo(ctx, id, []byte("pipe"), r)))
 	case "reqto":
 		to, text, _ := strings.Cut(arg, ":")
 		id, _ := strconv.Atoi(to)

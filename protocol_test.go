@@ -22,8 +22,8 @@ import (
 // or the second pipe of GOCLUSTER_IPC_PIPES).
 const (
 	shOpen       = `w=$GOCLUSTER_IPC_FD; case $GOCLUSTER_IPC_PIPES in *,*) w=${GOCLUSTER_IPC_PIPES#*,};; esac; exec 9>&$w; `
-	shHello      = `\000\000\000\030\001\000\000\000\000\000\000\000\000\000\000\000\000gocluster\000\001`
-	shHelloV2    = `\000\000\000\030\001\000\000\000\000\000\000\000\000\000\000\000\000gocluster\000\002`
+	shHello      = `\000\000\000\030\001\000\000\000\000\000\000\000\000\000\000\000\000gocluster\000\002` // wire.Version
+	shHelloNext  = `\000\000\000\030\001\000\000\000\000\000\000\000\000\000\000\000\000gocluster\000\003` // a version this side does not speak
 	shHugeHeader = `\177\377\377\377\002\000\000\000\000\000\000\000\000\000\000\000\000`
 )
 
@@ -31,6 +31,9 @@ const (
 // that break the protocol; each gets an error event and loses its channel,
 // and the primary and the healthy worker go on.
 func TestBadPeersCloseOnlyTheirChannel(t *testing.T) {
+	if wire.Version != 2 {
+		t.Fatalf("shHello speaks version 2, the wire version is %d: update it", wire.Version)
+	}
 	if _, err := os.Stat("/bin/sh"); err != nil {
 		t.Skip("no /bin/sh")
 	}
@@ -40,7 +43,7 @@ func TestBadPeersCloseOnlyTheirChannel(t *testing.T) {
 	}{
 		{"garbage first", `printf 'GET / HTTP/1.1\r\n\r\n' >&9`, wire.ErrHandshake},
 		{"not a peer", `printf '\000\000\000\030\001\000\000\000\000\000\000\000\000\000\000\000\000notcluster\001' >&9`, wire.ErrHandshake},
-		{"wrong version", `printf '` + shHelloV2 + `' >&9`, wire.ErrVersion},
+		{"wrong version", `printf '` + shHelloNext + `' >&9`, wire.ErrVersion},
 		{"oversized frame", `printf '` + shHello + shHugeHeader + `' >&9`, wire.ErrFrameTooLarge},
 		{"unknown type", `printf '` + shHello + `\000\000\000\015\077\000\000\000\000\000\000\000\000\000\000\000\000' >&9`, wire.ErrMalformed},
 	} {

@@ -271,6 +271,18 @@ func (c *Conn) send(ctx context.Context, t Type, peer uint32, id uint64, payload
 	return nil
 }
 
+// WaitWritten waits until every frame queued before the call is written
+// (or the connection fails, or ctx ends).
+func (c *Conn) WaitWritten(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	batch := c.taken // the writer's batch in flight, if any
+	if len(c.pending) > 0 {
+		batch++
+	}
+	return c.waitLocked(ctx, func() bool { return c.flushed >= batch })
+}
+
 // waitLocked waits on c.space until done reports true, the connection fails
 // (c.err) or ctx (which may be nil) ends. c.mu is held.
 func (c *Conn) waitLocked(ctx context.Context, done func() bool) error {
