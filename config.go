@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"log/slog"
@@ -145,6 +146,13 @@ type Config struct {
 	// DefaultMaxMessageSize. A larger frame closes the channel it came on.
 	MaxMessageSize int
 
+	// MaxValueSize is the largest value a shared-state write may store, in
+	// bytes; 0 means [MaxValueSize] (1 MiB). It may be raised up to
+	// MaxMessageSize less 64 bytes (every change travels to the workers in
+	// one message, with its key: a write whose key and value do not fit
+	// fails).
+	MaxValueSize int
+
 	// Stdout and Stderr receive silent workers' output; nil means os.Stdout
 	// and os.Stderr.
 	Stdout, Stderr io.Writer
@@ -181,6 +189,8 @@ func (c Config) withDefaults() (Config, error) {
 		return bad("MaxRestarts is %d; use 0 for the default (%d) or a positive count", c.MaxRestarts, DefaultMaxRestarts)
 	case c.MaxMessageSize < 0 || c.MaxMessageSize > 1<<30:
 		return bad("MaxMessageSize is %d; use 0 for the default (%d) or up to 1 GiB", c.MaxMessageSize, DefaultMaxMessageSize)
+	case c.MaxValueSize < 0 || c.MaxValueSize > cmp.Or(c.MaxMessageSize, DefaultMaxMessageSize)-frameOverhead:
+		return bad("MaxValueSize is %d; use 0 for the default (%d) or up to MaxMessageSize less %d bytes", c.MaxValueSize, MaxValueSize, frameOverhead)
 	}
 	if c.Policy >= policyEnd {
 		return bad("Policy %d is not one of Shared, RoundRobin, ReusePort", c.Policy)

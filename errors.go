@@ -1,8 +1,11 @@
 package cluster
 
 import (
+	"context"
 	"errors"
-	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
 )
 
 // Sentinel errors. Test for them with errors.Is.
@@ -64,43 +67,115 @@ var (
 	ErrInvalidKV = errors.New("cluster: invalid key or value")
 	// ErrInvalidConfig is wrapped by every error New returns for a bad Config.
 	ErrInvalidConfig = errors.New("cluster: invalid config")
+	// ErrInHandler is returned at once by a call that would wait for the
+	// primary's answer (a shared-state write such as [KV.Put] or [Map.Set],
+	// [KV.Load], the first [StoreContext], [Request], [RequestTo]) when it
+	// is made from a [Handle] callback: the callback runs on the goroutine
+	// that reads the channel to the primary, so the answer could never be
+	// read. Hand the work to another goroutine.
+	ErrInHandler = errors.New("cluster: a Handle callback cannot wait for an answer from the primary")
 )
 
 // errStatm: the resident memory of a worker could not be read.
 var errStatm = errors.New("cluster: no resident memory figure for this process")
 
 // RemoteError is the error a Request returns when the other side answered
-// with Message.ReplyError.
+// with [Message.ReplyError]. If the error replied with matched one of this
+// package's sentinels (or [context.Canceled], [context.DeadlineExceeded]),
+// the RemoteError matches it too: errors.Is(err, [ErrExists]) holds on both
+// sides.
 type RemoteError struct {
 	// Text is the error text the other side replied with.
 	Text string
+
+	err error // what it matches: the error replied with, or its sentinel
 }
 
 // Error returns the text the other side replied with, prefixed.
-func (e *RemoteError) Error() string { return "cluster: remote error: " + e.Text }
+func (e *RemoteError) Error() string { return "cluster: remote error: " + unprefixed(e.Text) }
 
-// Error codes: the first byte of an error reply's payload.
+// Unwrap returns the sentinel the error matched on the other side, or nil.
+func (e *RemoteError) Unwrap() error { return e.err }
+
+// remoteError is the *RemoteError that answers a request with err.
+func remoteError(err error) *RemoteError { return &RemoteError{Text: err.Error(), err: err} }
+
+// wireError is an error that came over the channel: its own text, matching
+// the sentinel it matched on the other side.
+type wireError struct {
+	text string
+	err  error
+}
+
+func (e *wireError) Error() string { return e.text }
+func (e *wireError) Unwrap() error { return e.err }
+
+// errCodes is the one table of the errors that keep their identity across
+// the IPC channel, with their codes in the two kinds of answers that carry
+// errors: reply, the first byte of an error reply to a request (0: none,
+// the error is sent as text); state, the status of a shared-state reply (0:
+// none, sent as codeFailed with its text). The first row an error matches
+// wins. The numbers are part of the protocol: add rows, never renumber.
+var errCodes = [...]struct {
+	err   error
+	reply byte
+	state byte
+}{
+	{ErrNoWorker, errCodeNoWorker, 0},
+	{ErrNoReader, errCodeNoReader, 0},
+	{ErrDisconnected, errCodeDisconnected, 0},
+	{ErrExists, 4, codeExists},
+	{ErrConflict, 5, codeConflict},
+	{ErrInvalidKV, 6, codeInvalid},
+	{ErrTooLarge, 7, 0},
+	{ErrNotFound, 8, 0},
+	{ErrInHandler, 9, 0},
+	{ErrNotWorker, 10, 0},
+	{ErrNotPrimary, 11, 0},
+	{ErrUnsupported, 12, 0},
+	{ErrNotRunning, 13, 0},
+	{ErrRunning, 14, 0},
+	{ErrNotRequest, 15, 0},
+	{ErrReplied, 16, 0},
+	{ErrForced, 17, 0},
+	{ErrNotReady, 18, 0},
+	{ErrCrashLoop, 19, 0},
+	{ErrReloading, 20, 0},
+	{ErrReloadAborted, 21, 0},
+	{ErrInvalidConfig, 22, 0},
+	{context.Canceled, 23, 0},
+	{context.DeadlineExceeded, 24, 0},
+	{errLoadAborted, 0, codeAborted},
+}
+
+// Codes of an error reply: the first byte of its payload, then the text.
+// The codes of sentinels are in errCodes; errRemote marks an answer made
+// with ReplyError (a *RemoteError on the requester's side). Code 0 is a
+// *RemoteError that matches no sentinel, as every peer reads it.
 const (
-	errCodeRemote       byte = 0 // the rest is the text of a RemoteError
+	errRemote           byte = 0x80
 	errCodeNoWorker     byte = 1
 	errCodeNoReader     byte = 2
 	errCodeDisconnected byte = 3
 )
 
-// encodeErr turns an error into an error reply payload: a code callers can
-// branch on (ErrNoWorker, ErrNoReader, ErrDisconnected), then the text.
+// encodeErr turns an error into an error reply payload: the code of the
+// sentinel it matches (see errCodes), marked if it is a *RemoteError, then
+// its text.
 func encodeErr(err error) []byte {
-	code := errCodeRemote
+	var code byte
+	for _, c := range errCodes {
+		if c.reply != 0 && errors.Is(err, c.err) {
+			code = c.reply
+			break
+		}
+	}
 	var re *RemoteError
-	switch {
-	case errors.As(err, &re):
-		return append([]byte{errCodeRemote}, re.Text...)
-	case errors.Is(err, ErrNoWorker):
-		code = errCodeNoWorker
-	case errors.Is(err, ErrNoReader):
-		code = errCodeNoReader
-	case errors.Is(err, ErrDisconnected):
-		code = errCodeDisconnected
+	if errors.As(err, &re) {
+		if code != 0 {
+			code |= errRemote
+		}
+		return append([]byte{code}, re.Text...)
 	}
 	return append([]byte{code}, err.Error()...)
 }
@@ -110,14 +185,59 @@ func decodeErr(p []byte) error {
 	if len(p) == 0 {
 		return &RemoteError{}
 	}
-	text := string(p[1:])
-	switch p[0] {
-	case errCodeNoWorker:
-		return fmt.Errorf("%w (%s)", ErrNoWorker, text)
-	case errCodeNoReader:
-		return ErrNoReader
-	case errCodeDisconnected:
-		return fmt.Errorf("%w (%s)", ErrDisconnected, text)
+	code, text := p[0], string(p[1:])
+	if code == 0 || code&errRemote != 0 {
+		return &RemoteError{Text: text, err: replyErr(code &^ errRemote)}
 	}
-	return &RemoteError{Text: text}
+	s := replyErr(code)
+	if s == nil { // a code of a later version: keep the text
+		return &RemoteError{Text: text}
+	}
+	return &wireError{text: prefixed(text), err: s}
+}
+
+// replyErr returns the error of an error reply's code, nil for none.
+func replyErr(code byte) error {
+	for _, c := range errCodes {
+		if code != 0 && c.reply == code {
+			return c.err
+		}
+	}
+	return nil
+}
+
+// unprefixed returns s without its "cluster: " prefix.
+func unprefixed(s string) string { return strings.TrimPrefix(s, "cluster: ") }
+
+// prefixed returns s with one "cluster: " prefix.
+func prefixed(s string) string { return "cluster: " + unprefixed(s) }
+
+// keyError is the error of a shared-state operation on a key, read as
+// `cluster: put "k": key exists`.
+type keyError struct {
+	op, key string
+	err     error
+}
+
+func (e *keyError) Error() string {
+	return "cluster: " + e.op + " " + quoteKey(e.key) + ": " + unprefixed(e.err.Error())
+}
+
+func (e *keyError) Unwrap() error { return e.err }
+
+// keyQuoteMax is how much of a key an error message shows.
+const keyQuoteMax = 32
+
+// quoteKey quotes key for a message: whole if short, else its first
+// keyQuoteMax bytes (cut at a character boundary) and its length, so that a
+// long key or a session id is not copied whole into logs.
+func quoteKey(key string) string {
+	if len(key) <= keyQuoteMax {
+		return strconv.Quote(key)
+	}
+	cut := keyQuoteMax
+	for cut > 0 && !utf8.RuneStart(key[cut]) {
+		cut--
+	}
+	return strconv.Quote(key[:cut]) + "…(" + strconv.Itoa(len(key)) + " bytes)"
 }

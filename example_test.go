@@ -106,8 +106,9 @@ func ExamplePrimary_Events() {
 // Store is the same in the primary, in every worker and in a program on
 // its own: a write returns its revision, and Get reads the local replica.
 func ExampleStore() {
+	ctx := context.Background()
 	kv := cluster.Store()
-	rev, err := kv.Put("example/greeting", []byte("Hi!, from seotory"))
+	rev, err := kv.Put(ctx, "example/greeting", []byte("Hi!, from seotory"))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -115,7 +116,7 @@ func ExampleStore() {
 	e, _ := kv.Get("example/greeting")
 	fmt.Println(string(e.Value), e.Rev == rev)
 	// Update succeeds only if nobody wrote the key since rev.
-	_, err = kv.Update("example/greeting", []byte("Hello"), rev-1)
+	_, err = kv.Update(ctx, "example/greeting", []byte("Hello"), rev-1)
 	fmt.Println(errors.Is(err, cluster.ErrConflict))
 	// Output:
 	// Hi!, from seotory true
@@ -124,10 +125,11 @@ func ExampleStore() {
 
 // A typed Map counts across every process without losing an increment.
 func ExampleMap_Update() {
+	ctx := context.Background()
 	visits := cluster.NewMap[int]("example/stats/")
-	visits.Delete("visits")
+	visits.Delete(ctx, "visits")
 	for range 3 {
-		visits.Update("visits", func(n int, _ bool) (int, error) { return n + 1, nil })
+		visits.Update(ctx, "visits", func(n int, _ bool) (int, error) { return n + 1, nil })
 	}
 	n, _ := visits.Get("visits")
 	fmt.Println(n)

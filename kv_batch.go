@@ -44,7 +44,7 @@ func (b *writeBatch) queue(w *Worker, f wire.Frame) error {
 	if wr.Owner != 0 {
 		wr.Owner = w.owner
 	}
-	err = checkFrame(wr.Key, wr.Value) // refused: the store skips it
+	err = checkSize(wr.Key, wr.Value) // refused: the store skips it
 	if err == nil && w.subscribed.Load() {
 		// The change goes to w's sink with this request's id: it is the
 		// answer (one frame instead of a change and a reply).

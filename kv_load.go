@@ -20,21 +20,21 @@ import (
 // with the caller's ctx.
 func (kv *KV) Load(ctx context.Context, key string, ttl time.Duration, loader func(context.Context) ([]byte, error)) (Entry, error) {
 	if ttl < 0 {
-		return Entry{}, fmt.Errorf("%w: negative TTL %v", ErrInvalidKV, ttl)
+		return Entry{}, &keyError{op: "load", key: key, err: fmt.Errorf("%w: negative TTL %v", ErrInvalidKV, ttl)}
 	}
 	for {
 		if e, ok := kv.Get(key); ok {
 			return e, nil
 		}
 		if err := ctx.Err(); err != nil {
-			return Entry{}, fmt.Errorf("cluster: load %q: %w", key, err)
+			return Entry{}, &keyError{op: "load", key: key, err: err}
 		}
 		st, err := kv.b.beginLoad(ctx, key)
 		if errors.Is(err, errLoadAborted) {
 			continue // its leader is gone: this process may lead now
 		}
 		if err != nil {
-			return Entry{}, fmt.Errorf("cluster: load %q: %w", key, err)
+			return Entry{}, &keyError{op: "load", key: key, err: err}
 		}
 		if st.have {
 			return entryOf(st.entry), nil
@@ -59,10 +59,10 @@ func (kv *KV) lead(ctx context.Context, key string, ttl time.Duration, loader fu
 	}
 	rev, err := kv.b.finishLoad(key, value, ttl, report)
 	if lerr != nil {
-		return Entry{}, fmt.Errorf("cluster: load %q: %w", key, lerr)
+		return Entry{}, &keyError{op: "load", key: key, err: lerr}
 	}
 	if err != nil {
-		return Entry{}, fmt.Errorf("cluster: load %q: store: %w", key, err)
+		return Entry{}, &keyError{op: "store the loaded value of", key: key, err: err}
 	}
 	if e, ok := kv.Get(key); ok && e.Rev == rev {
 		return e, nil

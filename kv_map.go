@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
+	"iter"
+	"strconv"
+	"strings"
 	"time"
-
-	"github.com/gocluster/cluster/internal/state"
 )
 
 // Codec turns values of T into bytes and back, for Map.
@@ -37,11 +37,12 @@ const maxUpdateTries = 1000
 // globalVal.set('greeting', 'Hi!') and get('greeting') are
 //
 //	greetings := cluster.NewMap[string]("globalVal/")
-//	greetings.Set("greeting", "Hi!")
+//	greetings.Set(ctx, "greeting", "Hi!")
 //	s, err := greetings.Get("greeting")
 //
 // and work the same in the primary and in every worker. Its methods may be
-// called from any goroutine.
+// called from any goroutine; those that can wait take a context, and fail
+// with [ErrInHandler] from a [Handle] callback, as [KV]'s do.
 type Map[T any] struct {
 	kv     *KV
 	prefix string
@@ -49,7 +50,8 @@ type Map[T any] struct {
 }
 
 // NewMap returns the Map of the keys under prefix with JSON values. It
-// calls Store, so in a worker the first call waits for the snapshot.
+// calls [Store], so in a worker the first call waits for the snapshot; call
+// [StoreContext] before it to bound that wait.
 func NewMap[T any](prefix string) *Map[T] { return NewMapCodec[T](prefix, JSONCodec[T]{}) }
 
 // NewMapCodec is NewMap with another Codec.
@@ -68,33 +70,36 @@ func (m *Map[T]) get(key string) (T, uint64, error) {
 	var zero T
 	e, ok := m.kv.Get(m.prefix + key)
 	if !ok {
-		return zero, 0, fmt.Errorf("cluster: %q: %w", m.prefix+key, ErrNotFound)
+		return zero, 0, &keyError{op: "get", key: m.prefix + key, err: ErrNotFound}
 	}
 	v, err := m.codec.Decode(e.Value)
 	if err != nil {
-		return zero, 0, fmt.Errorf("cluster: decode %q: %w", m.prefix+key, err)
+		return zero, 0, &keyError{op: "decode", key: m.prefix + key, err: err}
 	}
 	return v, e.Rev, nil
 }
 
-// Set encodes v and puts it under key; see KV.Put.
-func (m *Map[T]) Set(key string, v T, opts ...WriteOption) (uint64, error) {
+// Set encodes v and puts it under key; see [KV.Put].
+func (m *Map[T]) Set(ctx context.Context, key string, v T, opts ...WriteOption) (uint64, error) {
 	b, err := m.codec.Encode(v)
 	if err != nil {
-		return 0, fmt.Errorf("cluster: encode %q: %w", m.prefix+key, err)
+		return 0, &keyError{op: "encode", key: m.prefix + key, err: err}
 	}
-	return m.kv.Put(m.prefix+key, b, opts...)
+	return m.kv.Put(ctx, m.prefix+key, b, opts...)
 }
 
-// Delete removes key; see KV.Delete.
-func (m *Map[T]) Delete(key string) (uint64, error) { return m.kv.Delete(m.prefix + key) }
+// Delete removes key; see [KV.Delete].
+func (m *Map[T]) Delete(ctx context.Context, key string) (uint64, error) {
+	return m.kv.Delete(ctx, m.prefix+key)
+}
 
 // Update sets key to fn(current value, whether it exists) with
 // compare-and-set, calling fn again whenever another write came first, so
 // that concurrent updates from every process all take effect (a counter
 // incremented everywhere counts every increment). It returns the value
-// written. An error from fn is returned as is and nothing is written.
-func (m *Map[T]) Update(key string, fn func(old T, ok bool) (T, error), opts ...WriteOption) (T, error) {
+// written. An error from fn is returned as is and nothing is written. It
+// gives up when ctx ends (see KV.Put for a write under way then).
+func (m *Map[T]) Update(ctx context.Context, key string, fn func(old T, ok bool) (T, error), opts ...WriteOption) (T, error) {
 	var zero T
 	for range maxUpdateTries {
 		old, rev, err := m.get(key)
@@ -108,12 +113,12 @@ func (m *Map[T]) Update(key string, fn func(old T, ok bool) (T, error), opts ...
 		}
 		b, err := m.codec.Encode(v)
 		if err != nil {
-			return zero, fmt.Errorf("cluster: encode %q: %w", m.prefix+key, err)
+			return zero, &keyError{op: "encode", key: m.prefix + key, err: err}
 		}
 		if exists {
-			_, err = m.kv.Update(m.prefix+key, b, rev, opts...)
+			_, err = m.kv.Update(ctx, m.prefix+key, b, rev, opts...)
 		} else {
-			_, err = m.kv.Create(m.prefix+key, b, opts...)
+			_, err = m.kv.Create(ctx, m.prefix+key, b, opts...)
 		}
 		if err == nil {
 			return v, nil
@@ -122,7 +127,8 @@ func (m *Map[T]) Update(key string, fn func(old T, ok bool) (T, error), opts ...
 			return zero, err
 		}
 	}
-	return zero, fmt.Errorf("cluster: update %q: %w after %d tries", m.prefix+key, ErrConflict, maxUpdateTries)
+	return zero, &keyError{op: "update", key: m.prefix + key,
+		err: withDetail(ErrConflict, "another write came first "+strconv.Itoa(maxUpdateTries)+" times")}
 }
 
 // Load returns the value of key, running loader once in the whole cluster
@@ -141,20 +147,25 @@ func (m *Map[T]) Load(ctx context.Context, key string, ttl time.Duration, loader
 	}
 	v, err := m.codec.Decode(e.Value)
 	if err != nil {
-		return zero, fmt.Errorf("cluster: decode %q: %w", m.prefix+key, err)
+		return zero, &keyError{op: "decode", key: m.prefix + key, err: err}
 	}
 	return v, nil
 }
 
-// Range calls fn with every key of the map (without the prefix) and its
-// value, from this process's replica, until fn returns false. Values that
-// do not decode are skipped.
-func (m *Map[T]) Range(fn func(key string, v T) bool) {
-	m.kv.rep.Range(m.prefix, func(e state.Entry) bool {
-		v, err := m.codec.Decode(e.Value)
-		if err != nil {
-			return true
+// Range returns the keys of the map that start with prefix (both without
+// the map's prefix; "" for every key) and their decoded values, in key
+// order, from this process's replica; see [KV.Range]. Values that do not
+// decode are skipped: KV.Range lists the bytes.
+func (m *Map[T]) Range(prefix string) iter.Seq2[string, T] {
+	return func(yield func(string, T) bool) {
+		for key, e := range m.kv.Range(m.prefix + prefix) {
+			v, err := m.codec.Decode(e.Value)
+			if err != nil {
+				continue
+			}
+			if !yield(strings.TrimPrefix(key, m.prefix), v) {
+				return
+			}
 		}
-		return fn(e.Key[len(m.prefix):], v)
-	})
+	}
 }

@@ -74,7 +74,7 @@ func (p *Primary) handleState(w *Worker, f wire.Frame) error {
 		case loadGaveUp:
 			lerr, rest = state.ErrLoadAborted, nil
 		default:
-			lerr = checkFrame(key, rest) // then the waiters get it too
+			lerr = checkSize(key, rest) // then the waiters get it too
 		}
 		res, err := s.FinishLoad(key, w.owner, rest, ttl, lerr)
 		if lerr != nil && outcome == loadOK && err == nil {

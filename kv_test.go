@@ -33,9 +33,10 @@ func kvWait(t *testing.T, what string, fn func() bool) {
 // every worker saw revisions only grow, and each counter equals the number
 // of increments that returned no error.
 func TestKVConcurrentWritersConverge(t *testing.T) {
+	ctx := context.Background()
 	kv := cluster.Store()
 	for i := range 5 {
-		if _, err := kv.Put(fmt.Sprintf("s/c%d", i), []byte("0")); err != nil {
+		if _, err := kv.Put(ctx, fmt.Sprintf("s/c%d", i), []byte("0")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -76,7 +77,7 @@ func TestKVConcurrentWritersConverge(t *testing.T) {
 		t.Fatalf("%d of %d compare-and-sets won: the test did not make them conflict", totalWins, len(ws)*n/2)
 	}
 	// Every replica has every write once the last one is in.
-	last, err := kv.Put("s/zz", []byte("end"))
+	last, err := kv.Put(ctx, "s/zz", []byte("end"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,6 +96,7 @@ func TestKVConcurrentWritersConverge(t *testing.T) {
 // TestKVReadYourWritesAndVisibility: a worker reads its own write as soon
 // as the write returns; the others and the primary get it too.
 func TestKVReadYourWritesAndVisibility(t *testing.T) {
+	ctx := context.Background()
 	tc := startCluster(t, cluster.Config{Workers: 2})
 	ws := tc.ready(2)
 	if got := ask(t, ws[0], "kvryw:500"); got != "0" {
@@ -113,7 +115,7 @@ func TestKVReadYourWritesAndVisibility(t *testing.T) {
 	if got := ask(t, ws[0], "kvbig:big"); !strings.Contains(got, "error") {
 		t.Fatalf("a value over MaxValueSize: %q", got)
 	}
-	if _, err := cluster.Store().Put("big", make([]byte, cluster.MaxValueSize+1)); !errors.Is(err, cluster.ErrInvalidKV) {
+	if _, err := cluster.Store().Put(ctx, "big", make([]byte, cluster.MaxValueSize+1)); !errors.Is(err, cluster.ErrInvalidKV) {
 		t.Fatalf("primary put over MaxValueSize: %v", err)
 	}
 }
@@ -121,9 +123,10 @@ func TestKVReadYourWritesAndVisibility(t *testing.T) {
 // TestKVSnapshotAfterRestart: a worker started after the data was written
 // (here, the replacement of a crashed one) starts from a snapshot.
 func TestKVSnapshotAfterRestart(t *testing.T) {
+	ctx := context.Background()
 	kv := cluster.Store()
 	for i := range 3000 {
-		if _, err := kv.Put(fmt.Sprintf("snap/%04d", i), []byte(strings.Repeat("v", 500))); err != nil {
+		if _, err := kv.Put(ctx, fmt.Sprintf("snap/%04d", i), []byte(strings.Repeat("v", 500))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -237,13 +240,14 @@ func TestKVLoadRunsOnce(t *testing.T) {
 // that would not fit a frame to the workers is refused, and the workers
 // live on.
 func TestKVValueOverMessageSize(t *testing.T) {
+	ctx := context.Background()
 	tc := startCluster(t, cluster.Config{Workers: 1, MaxMessageSize: 64 << 10})
 	w := tc.ready(1)[0]
 	_ = ask(t, w, "kvget:x") // subscribed
-	if _, err := cluster.Store().Put("big/primary", make([]byte, 100<<10)); !errors.Is(err, cluster.ErrInvalidKV) {
+	if _, err := cluster.Store().Put(ctx, "big/primary", make([]byte, 100<<10)); !errors.Is(err, cluster.ErrInvalidKV) {
 		t.Fatalf("a 100 KiB value with 64 KiB messages: %v", err)
 	}
-	if _, err := cluster.Store().Put("big/ok", make([]byte, 32<<10)); err != nil {
+	if _, err := cluster.Store().Put(ctx, "big/ok", make([]byte, 32<<10)); err != nil {
 		t.Fatal(err)
 	}
 	if got := ask(t, w, "kvget:big/ok"); strings.HasPrefix(got, "<none>") {

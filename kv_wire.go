@@ -42,22 +42,19 @@ const (
 // tries again.
 var errLoadAborted = errors.New("cluster: load aborted: its loader is gone")
 
-// replyCode turns the error of a store operation into a reply code and text.
+// replyCode turns the error of a store operation into the status and text
+// of a shared-state reply: the status errCodes gives the sentinel the error
+// matches and the details after the sentinel's own text, or codeFailed and
+// the whole text.
 func replyCode(err error) (byte, string) {
-	switch {
-	case err == nil:
+	if err == nil {
 		return codeOK, ""
-	case errors.Is(err, state.ErrExists):
-		return codeExists, ""
-	case errors.Is(err, state.ErrConflict):
-		return codeConflict, ""
-	case errors.Is(err, state.ErrEmptyKey), errors.Is(err, state.ErrKeyTooLarge),
-		errors.Is(err, state.ErrValueTooLarge), errors.Is(err, state.ErrMalformed):
-		return codeInvalid, strings.TrimPrefix(err.Error(), "state: ")
-	case errors.Is(err, state.ErrLoadAborted), errors.Is(err, errLoadAborted):
-		return codeAborted, ""
-	case errors.Is(err, ErrInvalidKV):
-		return codeInvalid, strings.TrimPrefix(err.Error(), ErrInvalidKV.Error()+": ")
+	}
+	err = storeError(err)
+	for _, c := range errCodes {
+		if c.state != 0 && errors.Is(err, c.err) {
+			return c.state, detail(err, c.err)
+		}
 	}
 	return codeFailed, err.Error()
 }
@@ -65,31 +62,59 @@ func replyCode(err error) (byte, string) {
 // codeError is the inverse of replyCode: an error callers can test with
 // errors.Is against the package's sentinels.
 func codeError(code byte, text string) error {
-	switch code {
-	case codeOK:
+	if code == codeOK {
 		return nil
-	case codeExists:
-		return ErrExists
-	case codeConflict:
-		return ErrConflict
-	case codeInvalid:
-		return fmt.Errorf("%w: %s", ErrInvalidKV, text)
-	case codeAborted:
-		return errLoadAborted
+	}
+	for _, c := range errCodes {
+		if c.state == code {
+			return withDetail(c.err, text)
+		}
 	}
 	return &RemoteError{Text: text}
 }
 
-// storeError translates an error of the local store.
+// storeError turns an error of the store (package state) into the
+// package's: the same text after "cluster: ", matching the sentinel callers
+// test for. Other errors are returned as they are.
 func storeError(err error) error {
-	if err == nil {
+	var s error
+	switch {
+	case err == nil:
 		return nil
-	}
-	code, text := replyCode(err)
-	if code == codeFailed {
+	case errors.Is(err, state.ErrExists):
+		s = ErrExists
+	case errors.Is(err, state.ErrConflict):
+		s = ErrConflict
+	case errors.Is(err, state.ErrEmptyKey), errors.Is(err, state.ErrKeyTooLarge),
+		errors.Is(err, state.ErrValueTooLarge), errors.Is(err, state.ErrMalformed):
+		return withDetail(ErrInvalidKV, strings.TrimPrefix(err.Error(), "state: "))
+	case errors.Is(err, state.ErrLoadAborted):
+		return errLoadAborted
+	default:
 		return err
 	}
-	return codeError(code, text)
+	return &wireError{text: prefixed(strings.TrimPrefix(err.Error(), "state: ")), err: s}
+}
+
+// detail returns what the text of err says beyond the text of sentinel s.
+func detail(err, s error) string {
+	msg, st := err.Error(), s.Error()
+	if !strings.HasPrefix(msg, st) {
+		return unprefixed(msg)
+	}
+	return strings.TrimPrefix(msg[len(st):], ": ")
+}
+
+// withDetail returns the sentinel s with the details d in its text.
+func withDetail(s error, d string) error {
+	d = strings.TrimSpace(d)
+	switch {
+	case d == "":
+		return s
+	case d[0] == '(':
+		return &wireError{text: s.Error() + " " + d, err: s}
+	}
+	return &wireError{text: s.Error() + ": " + d, err: s}
 }
 
 // appendReply encodes the answer to a TypeState request: code, revision,

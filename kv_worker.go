@@ -19,6 +19,11 @@ type kvReplica struct {
 
 	batch []state.Event // changes read, not applied yet; they alias the read buffer
 	ids   []uint64      // the request each answers, 0 for none
+
+	subOnce sync.Once     // sends the subscription, once
+	synced  chan struct{} // closed when the subscription is answered
+	subErr  error         // its error, set before synced is closed
+	logOnce sync.Once     // Store logs a failed subscription once
 }
 
 // maxChangeBatch bounds a batch of changes, and so how long the first
@@ -98,18 +103,52 @@ func (r *kvReplica) applyDelta(b []byte) (uint64, error) {
 	return 0, fmt.Errorf("%w: shared-state change of kind %d", wire.ErrMalformed, b[0])
 }
 
-// subscribeKV asks the primary for the shared state and returns once the
-// snapshot is in the replica.
-func (w *workerLink) subscribeKV() *KV {
-	kv := &KV{rep: w.kv.rep, b: workerBackend{w}}
-	if _, _, err := w.stateCall(context.Background(), []byte{kvSubscribe}); err != nil {
-		fmt.Fprintf(os.Stderr, "gocluster: worker %d: shared state: %v\n", role.id, err)
+// kvSynced subscribes to the shared state, once, and waits until the
+// snapshot is in the replica or ctx ends. The subscription is a request of
+// its own goroutine, which ends with its answer (or with the channel): a
+// caller that gives up leaves it running for the next one.
+func (w *workerLink) kvSynced(ctx context.Context) error {
+	w.kv.subOnce.Do(func() {
+		w.kv.synced = make(chan struct{})
+		go func() {
+			_, _, err := w.stateCall(context.Background(), []byte{kvSubscribe})
+			w.kv.subErr = err
+			close(w.kv.synced)
+		}()
+	})
+	select {
+	case <-w.kv.synced:
+		return w.kv.subErr
+	default:
 	}
-	return kv
+	if err := w.mail.inHandler(); err != nil {
+		return err
+	}
+	select {
+	case <-w.kv.synced:
+		return w.kv.subErr
+	case <-ctx.Done():
+		return fmt.Errorf("cluster: waiting for the shared state: %w", ctx.Err())
+	}
 }
 
-// stateCall sends one shared-state request and decodes the reply.
+// kvSyncedOrLog is kvSynced without a bound, for Store: an error is logged,
+// once.
+func (w *workerLink) kvSyncedOrLog() {
+	if err := w.kvSynced(context.Background()); err != nil {
+		w.kv.logOnce.Do(func() {
+			fmt.Fprintf(os.Stderr, "gocluster: worker %d: shared state: %v\n", role.id, err)
+		})
+	}
+}
+
+// stateCall sends one shared-state request and decodes the reply. From a
+// Handle callback it fails at once with ErrInHandler: the reply would be
+// read by the goroutine the callback holds.
 func (w *workerLink) stateCall(ctx context.Context, req []byte) (rev uint64, rest []byte, err error) {
+	if err := w.mail.inHandler(); err != nil {
+		return 0, nil, err
+	}
 	r := w.ep.call(ctx, wire.TypeState, 0, req)
 	closeFiles(r.files)
 	if r.err != nil {
@@ -131,7 +170,14 @@ type workerBackend struct{ w *workerLink }
 func (b workerBackend) write(ctx context.Context, wr state.Write) (uint64, error) {
 	buf := writeBufs.Get().(*[]byte)
 	req := state.AppendWrite(append((*buf)[:0], kvWrite), wr)
-	rev, _, err := b.w.stateCall(ctx, req) // the request is not kept once sent
+	var rev uint64
+	var err error
+	if len(req) > b.w.ep.max {
+		err = fmt.Errorf("%w: key and value of %d bytes do not fit a message of Config.MaxMessageSize (%d)",
+			ErrInvalidKV, len(wr.Key)+len(wr.Value), b.w.ep.max)
+	} else {
+		rev, _, err = b.w.stateCall(ctx, req) // the request is not kept once sent
+	}
 	if cap(req) <= 64<<10 {
 		*buf = req
 		writeBufs.Put(buf)
@@ -143,6 +189,9 @@ func (b workerBackend) write(ctx context.Context, wr state.Write) (uint64, error
 var writeBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 func (b workerBackend) beginLoad(ctx context.Context, key string) (loadStart, error) {
+	if err := b.w.mail.inHandler(); err != nil { // askLoad runs elsewhere
+		return loadStart{}, err
+	}
 	// The answer is awaited whatever ctx does: if it makes this worker the
 	// leader after ctx ended, the lead is given back, or every Load of the
 	// key in the cluster would wait for a loader that never runs.

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -28,6 +29,13 @@ type mailbox struct {
 	subscribed atomic.Bool
 	handler    atomic.Pointer[func(*Message)]
 	log        *slog.Logger
+
+	// reader is the goroutine that calls the handler (a worker's channel
+	// reader; see inHandler), recorded at its first call; running is set
+	// while the handler runs. Only a mailbox with one reader (a worker's)
+	// is asked inHandler.
+	reader  atomic.Uint64
+	running atomic.Bool
 
 	mu       sync.Mutex
 	space    sync.Cond
@@ -63,6 +71,11 @@ func (mb *mailbox) handle(h func(*Message)) {
 // sender; the order of puts is the order of delivery.
 func (mb *mailbox) put(m *Message) {
 	if h := mb.handler.Load(); h != nil {
+		if mb.reader.Load() == 0 {
+			mb.reader.Store(goroutineID())
+		}
+		mb.running.Store(true)
+		defer mb.running.Store(false)
 		(*h)(m)
 		return
 	}
@@ -135,4 +148,34 @@ func (mb *mailbox) close() {
 	if !mb.draining {
 		close(mb.ch)
 	}
+}
+
+// inHandler returns ErrInHandler if it is called from the handler, on the
+// goroutine that reads the channel: a call that waits for an answer read
+// there would wait forever. It costs one atomic load unless a handler is
+// running.
+func (mb *mailbox) inHandler() error {
+	if mb.running.Load() && goroutineID() == mb.reader.Load() && mb.reader.Load() != 0 {
+		return ErrInHandler
+	}
+	return nil
+}
+
+// goroutineID returns the id of the calling goroutine, read from the first
+// line of its stack trace ("goroutine 18 [running]:"); 0 if it cannot.
+func goroutineID() uint64 {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	const head = "goroutine "
+	if len(b) < len(head) || string(b[:len(head)]) != head {
+		return 0
+	}
+	var id uint64
+	for _, c := range b[len(head):] {
+		if c < '0' || c > '9' {
+			break
+		}
+		id = id*10 + uint64(c-'0')
+	}
+	return id
 }

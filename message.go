@@ -36,9 +36,11 @@ func (m *Message) Reply(data []byte) error {
 }
 
 // ReplyError answers a request with an error: the requester's Request
-// returns a *RemoteError with err's text.
+// returns a *RemoteError with err's text, which matches the sentinel of
+// this package that err matches (errors.Is(err, ErrExists) holds on both
+// sides).
 func (m *Message) ReplyError(err error) error {
-	return m.reply(wire.TypeRepErr, encodeErr(&RemoteError{Text: err.Error()}))
+	return m.reply(wire.TypeRepErr, encodeErr(remoteError(err)))
 }
 
 func (m *Message) reply(t wire.Type, data []byte) error {

@@ -77,7 +77,7 @@ func New(cfg Config) (*Primary, error) {
 		deaths:   make(map[int][]death),
 	}
 	p.workers.Store(&map[int]*Worker{})
-	limitKVFrames(cfg.MaxMessageSize)
+	useKVLimits(p)
 	p.lns.byAddr = make(map[string]*listenEntry)
 	p.lns.byKey = make(map[uint32]*listenEntry)
 	return p, nil

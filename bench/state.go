@@ -72,7 +72,7 @@ func benchState(runs int) error {
 func goState(ctx context.Context, keys int) (stateFigures, error) {
 	kv := cluster.Store()
 	for i := range keys { // ascending sizes: the store never holds more
-		if _, err := kv.Put(stateKey(i), stateValue); err != nil {
+		if _, err := kv.Put(ctx, stateKey(i), stateValue); err != nil {
 			return stateFigures{}, err
 		}
 	}

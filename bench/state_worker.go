@@ -70,7 +70,7 @@ func stateWorker() {
 				more := len(vis.samples) < vis.want
 				vis.Unlock()
 				if ack == "1" {
-					kv.Put("ack", []byte(seq))
+					kv.Put(context.Background(), "ack", []byte(seq))
 				}
 				if !more {
 					close(full)
@@ -102,7 +102,7 @@ func stateWorker() {
 			go func() {
 				for i := range n {
 					stamp := strconv.FormatInt(time.Now().UnixNano(), 10) + ":" + strconv.Itoa(i)
-					kv.Put("vis", []byte(stamp))
+					kv.Put(context.Background(), "vis", []byte(stamp))
 					time.Sleep(500*time.Microsecond + rand.N(500*time.Microsecond))
 				}
 				m.Reply([]byte("done"))
@@ -140,7 +140,7 @@ func visLoop(kv *cluster.KV, n int) string {
 	}
 	for i := range n {
 		seq := strconv.Itoa(i)
-		kv.Put("vis", []byte(strconv.FormatInt(time.Now().UnixNano(), 10)+":"+seq))
+		kv.Put(ctx, "vis", []byte(strconv.FormatInt(time.Now().UnixNano(), 10)+":"+seq))
 		for ev := range acks {
 			if ev.Op == cluster.OpPut && string(ev.Value) == seq {
 				break
@@ -211,6 +211,7 @@ func putLoad(kv *cluster.KV, k int, d time.Duration, g int) (int64, time.Duratio
 		names[i] = stateKey(i)
 	}
 	var count atomic.Int64
+	ctx := context.Background()
 	start := time.Now()
 	deadline := start.Add(d)
 	var wg sync.WaitGroup
@@ -222,7 +223,7 @@ func putLoad(kv *cluster.KV, k int, d time.Duration, g int) (int64, time.Duratio
 				if n%64 == 0 && time.Now().After(deadline) {
 					return
 				}
-				if _, err := kv.Put(names[rand.N(k)], stateValue); err == nil {
+				if _, err := kv.Put(ctx, names[rand.N(k)], stateValue); err == nil {
 					count.Add(1)
 				}
 			}

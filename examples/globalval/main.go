@@ -37,7 +37,7 @@ func main() {
 
 func primary() error {
 	greetings := cluster.NewMap[string]("globalVal/")
-	if _, err := greetings.Set("greeting", "Hi!, from the primary"); err != nil {
+	if _, err := greetings.Set(context.Background(), "greeting", "Hi!, from the primary"); err != nil {
 		return err
 	}
 	p, err := cluster.New(cluster.Config{Workers: workers})
@@ -75,18 +75,29 @@ func report(ctx context.Context, p *cluster.Primary, stop func()) {
 		}
 		fmt.Printf("worker %d: %s\n", w.ID(), rep)
 	}
+	// Range lists what the store holds, in key order, without knowing the keys.
+	for key, e := range cluster.Store().Range("globalVal/") {
+		fmt.Printf("stored:   %s = %s (revision %d)\n", key, e.Value, e.Rev)
+	}
 }
 
 func worker() error {
-	greetings := cluster.NewMap[string]("globalVal/") // waits for the snapshot
+	// Every call that waits for the primary takes a context: here, the
+	// snapshot of the shared state and the writes get 10 s in all.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := cluster.StoreContext(ctx); err != nil { // waits for the snapshot
+		return err
+	}
+	greetings := cluster.NewMap[string]("globalVal/") // the snapshot is in: no wait
 	visits := cluster.NewMap[int]("globalVal/")
 	// globalVal.set('greeting', ...) from every worker at once: one of the
 	// writes is last in the one order, and every replica ends with it.
-	if _, err := greetings.Set("greeting", fmt.Sprintf("Hi!, from worker %d", cluster.ID())); err != nil {
+	if _, err := greetings.Set(ctx, "greeting", fmt.Sprintf("Hi!, from worker %d", cluster.ID())); err != nil {
 		return err
 	}
 	// A counter every worker increments: compare-and-set loses no increment.
-	if _, err := visits.Update("visits", func(n int, _ bool) (int, error) { return n + 1, nil }); err != nil {
+	if _, err := visits.Update(ctx, "visits", func(n int, _ bool) (int, error) { return n + 1, nil }); err != nil {
 		return err
 	}
 	cluster.Handle(func(m *cluster.Message) {

@@ -1,0 +1,5 @@
+//go:build unix && race
+
+package cluster_test
+
+func init() { raceDetector = true }
