@@ -128,7 +128,6 @@ func TestKVCallsFromAHandleCallbackFailAtOnce(t *testing.T) {
 // TestRequestFromAHandleCallbackFailsAtOnce: Request from a worker's Handle
 // callback fails at once with ErrInHandler.
 func TestRequestFromAHandleCallbackFailsAtOnce(t *testing.T) {
-	t.Skip("needs RequestTo (worker.go) to return self.mail.inHandler() before it waits")
 	tc := startCluster(t, cluster.Config{Workers: 1})
 	tc.p.Handle(func(m *cluster.Message) { m.Reply([]byte("answered")) })
 	w := tc.ready(1)[0]

@@ -49,6 +49,9 @@ func (lc ListenConfig) Listen(ctx context.Context, network, address string) (net
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("cluster: listen %s %s: %w", network, address, err)
 	}
+	if err := self.mail.inHandler(); err != nil {
+		return nil, fmt.Errorf("cluster: listen %s %s: %w", network, address, err)
+	}
 	// The wait is not abandoned when ctx ends: the primary registers this
 	// worker for the address when it answers, and an answer nobody took
 	// would leave that registration behind. It answers at once, or the

@@ -46,6 +46,9 @@ func (v *peerView) check(ctx context.Context, id int) error {
 	select {
 	case <-v.known:
 	default:
+		if err := self.mail.inHandler(); err != nil {
+			return err // the list is read by the goroutine this handler holds
+		}
 		select {
 		case <-v.known:
 		case <-ctx.Done():

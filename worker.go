@@ -219,6 +219,9 @@ func RequestTo(ctx context.Context, id int, msg []byte) ([]byte, error) {
 	if id < 0 {
 		return nil, fmt.Errorf("cluster: RequestTo(%d): %w", id, ErrNoWorker)
 	}
+	if err := self.mail.inHandler(); err != nil {
+		return nil, fmt.Errorf("cluster: request: %w", err)
+	}
 	return self.ep.request(ctx, uint32(id), msg)
 }
 
@@ -302,6 +305,9 @@ func logger() *slog.Logger { return slog.Default() }
 func Disconnect(ctx context.Context) error {
 	if self == nil {
 		return ErrNotWorker
+	}
+	if err := self.mail.inHandler(); err != nil {
+		return fmt.Errorf("cluster: disconnect: %w", err)
 	}
 	self.leaving.Store(true)
 	r := self.ep.call(ctx, wire.TypeCtl, 0, []byte{ctlBye})
