@@ -84,7 +84,7 @@ func (e *endpoint) sendErr(ctx context.Context, err error) error {
 		return nil
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
-		return fmt.Errorf("cluster: send: %w", err)
+		return opErr("send", err)
 	}
 	return e.closedErr(err)
 }
@@ -103,7 +103,7 @@ func (e *endpoint) closedErr(cause error) error {
 	if e.err != nil {
 		return e.err
 	}
-	return fmt.Errorf("%w: %w", ErrDisconnected, cause)
+	return &causeError{ErrDisconnected, cause}
 }
 
 // request sends data as a request to peer and waits for the reply.
@@ -201,7 +201,7 @@ func (e *endpoint) close(cause error) {
 		if cause == nil {
 			e.err = ErrDisconnected
 		} else {
-			e.err = fmt.Errorf("%w: %w", ErrDisconnected, cause)
+			e.err = &causeError{ErrDisconnected, cause}
 		}
 		for id, ch := range e.calls {
 			ch <- reply{err: e.err}

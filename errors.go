@@ -206,8 +206,43 @@ func replyErr(code byte) error {
 	return nil
 }
 
-// unprefixed returns s without its "cluster: " prefix.
-func unprefixed(s string) string { return strings.TrimPrefix(s, "cluster: ") }
+// unprefixed returns s without its package prefix: "cluster: ", or that of
+// an internal package ("wire: ", "state: "), which a user does not import.
+func unprefixed(s string) string {
+	for _, p := range [...]string{"cluster: ", "wire: ", "state: "} {
+		if t, ok := strings.CutPrefix(s, p); ok {
+			return t
+		}
+	}
+	return s
+}
+
+// opError is the error of an operation, read as "cluster: op: cause" with
+// one prefix: the cause's own is dropped. It unwraps to the cause.
+type opError struct {
+	op  string
+	err error
+}
+
+func (e *opError) Error() string { return "cluster: " + e.op + ": " + unprefixed(e.err.Error()) }
+func (e *opError) Unwrap() error { return e.err }
+
+// causeError is a sentinel with its cause, read as "cluster: sentinel's
+// text: cause" with the cause's own prefix dropped; it matches both.
+type causeError struct{ sentinel, cause error }
+
+func (e *causeError) Error() string {
+	return e.sentinel.Error() + ": " + unprefixed(e.cause.Error())
+}
+func (e *causeError) Unwrap() []error { return []error{e.sentinel, e.cause} }
+
+// opErr returns err as the error of op (see opError); nil stays nil.
+func opErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &opError{op: op, err: err}
+}
 
 // prefixed returns s with one "cluster: " prefix.
 func prefixed(s string) string { return "cluster: " + unprefixed(s) }

@@ -93,8 +93,8 @@ func TestSendToAGoneWorkerFails(t *testing.T) {
 	tc := startCluster(t, cluster.Config{Workers: 2})
 	ws := tc.ready(2)
 	a, b := ws[0], ws[1]
-	if got := ask(t, a, "sendto:99:x"); !strings.Contains(got, "no such worker") {
-		t.Fatalf("SendTo an unknown id: %q, want ErrNoWorker", got)
+	if got := ask(t, a, "sendto:99:x"); got != "error: cluster: send to worker 99: no such worker" {
+		t.Fatalf("SendTo an unknown id: %q, want ErrNoWorker, with one prefix", got)
 	}
 	if got := ask(t, a, fmt.Sprintf("sendto:%d:x", b.ID())); got != "ok" {
 		t.Fatalf("SendTo a live worker: %q", got)

@@ -78,7 +78,7 @@ func (w *Worker) Request(ctx context.Context, msg []byte) ([]byte, error) {
 func (w *Worker) Kill(sig os.Signal) error {
 	w.disconnect.Store(true)
 	if err := w.proc.Signal(sig); err != nil {
-		return fmt.Errorf("cluster: kill worker %d: %w", w.id, err)
+		return opErr(fmt.Sprintf("kill worker %d", w.id), err)
 	}
 	return nil
 }
@@ -113,12 +113,12 @@ func (w *Worker) terminate() error {
 		w.signal(os.Kill)
 		<-w.exited
 	}
-	return fmt.Errorf("cluster: worker %d: %w", w.id, ErrForced)
+	return opErr(fmt.Sprintf("worker %d", w.id), ErrForced)
 }
 
 func (w *Worker) signal(sig os.Signal) {
 	if err := w.proc.Signal(sig); err != nil && !w.dead.Load() && !errors.Is(err, os.ErrProcessDone) {
-		w.p.emit(Event{Type: EventError, Worker: w, Err: fmt.Errorf("cluster: signal %v to worker %d: %w", sig, w.id, err)})
+		w.p.emit(Event{Type: EventError, Worker: w, Err: opErr(fmt.Sprintf("signal %v to worker %d", sig, w.id), err)})
 	}
 }
 

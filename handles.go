@@ -31,7 +31,7 @@ func SendHandleTo(ctx context.Context, id int, msg []byte, h any) error {
 	}
 	if id != 0 {
 		if err := self.peers.check(ctx, id); err != nil {
-			return fmt.Errorf("cluster: send handle to worker %d: %w", id, err)
+			return opErr(fmt.Sprintf("send handle to worker %d", id), err)
 		}
 	}
 	if err := sendHandle(self.ep, uint32(id), msg, h); err != nil {
@@ -46,7 +46,7 @@ func sendHandle(e *endpoint, peer uint32, msg []byte, h any) error {
 	}
 	files, err := fileOf(h)
 	if err != nil {
-		return fmt.Errorf("cluster: send handle %T: %w", h, err)
+		return opErr(fmt.Sprintf("send handle %T", h), err)
 	}
 	if err := e.conn.EnqueueFiles(wire.TypeMsg, peer, 0, msg, files); err != nil {
 		closeFiles(files)

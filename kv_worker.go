@@ -128,7 +128,7 @@ func (w *workerLink) kvSynced(ctx context.Context) error {
 	case <-w.kv.synced:
 		return w.kv.subErr
 	case <-ctx.Done():
-		return fmt.Errorf("cluster: waiting for the shared state: %w", ctx.Err())
+		return opErr("waiting for the shared state", ctx.Err())
 	}
 }
 

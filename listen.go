@@ -47,10 +47,10 @@ func (lc ListenConfig) Listen(ctx context.Context, network, address string) (net
 		return nil, fmt.Errorf("cluster: listen %s %s: unknown policy %d", network, address, lc.Policy)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("cluster: listen %s %s: %w", network, address, err)
+		return nil, opErr(fmt.Sprintf("listen %s %s", network, address), err)
 	}
 	if err := self.mail.inHandler(); err != nil {
-		return nil, fmt.Errorf("cluster: listen %s %s: %w", network, address, err)
+		return nil, opErr(fmt.Sprintf("listen %s %s", network, address), err)
 	}
 	// The wait is not abandoned when ctx ends: the primary registers this
 	// worker for the address when it answers, and an answer nobody took
@@ -59,12 +59,12 @@ func (lc ListenConfig) Listen(ctx context.Context, network, address string) (net
 	req := append([]byte{ctlListen, byte(lc.Policy)}, network+"\x00"+address...)
 	r := self.ep.call(context.Background(), wire.TypeCtl, 0, req)
 	if r.err != nil {
-		return nil, fmt.Errorf("cluster: listen %s %s: %w", network, address, r.err)
+		return nil, opErr(fmt.Sprintf("listen %s %s", network, address), r.err)
 	}
 	policy, key, bound, err := parseListenReply(r.data)
 	if err != nil {
 		closeFiles(r.files)
-		return nil, fmt.Errorf("cluster: listen %s %s: %w", network, address, err)
+		return nil, opErr(fmt.Sprintf("listen %s %s", network, address), err)
 	}
 	if policy == RoundRobin {
 		closeFiles(r.files)
@@ -76,7 +76,7 @@ func (lc ListenConfig) Listen(ctx context.Context, network, address string) (net
 		// listener is registered: none comes back for want of a listener.
 		if err := self.ep.enqueue(wire.TypeCtl, 0, 0, keyed(ctlAccept, key)); err != nil {
 			l.Close()
-			return nil, fmt.Errorf("cluster: listen %s %s: %w", network, address, err)
+			return nil, opErr(fmt.Sprintf("listen %s %s", network, address), err)
 		}
 		return l, nil
 	}
@@ -87,7 +87,7 @@ func (lc ListenConfig) Listen(ctx context.Context, network, address string) (net
 	ln, err := net.FileListener(r.files[0])
 	r.files[0].Close()
 	if err != nil {
-		return nil, fmt.Errorf("cluster: listen %s %s: %w", network, address, err)
+		return nil, opErr(fmt.Sprintf("listen %s %s", network, address), err)
 	}
 	return &sharedListener{Listener: ln, key: key}, nil
 }

@@ -84,7 +84,7 @@ func (p *Primary) handleListen(w *Worker, id uint64, req []byte) {
 	if err != nil {
 		if !errors.Is(err, ErrDisconnected) && !errors.Is(err, ErrNotRunning) {
 			network, address, _ := strings.Cut(string(req[min(2, len(req)):]), "\x00")
-			err := fmt.Errorf("cluster: worker %d: listen %s %s: %w", w.id, network, address, listenCause(err))
+			err := opErr(fmt.Sprintf("worker %d: listen %s %s", w.id, network, address), listenCause(err))
 			p.do(func() { p.emit(Event{Type: EventError, Worker: w, Err: err, Addr: listenAddr(network, address)}) })
 		}
 		w.ep.enqueue(wire.TypeRep, 0, id, listenRefusal(err))

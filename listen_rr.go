@@ -92,7 +92,7 @@ func (l *rrListener) Accept() (net.Conn, error) {
 			// another worker (or is gone too): it is not this one's to serve.
 			c.Conn.Close()
 		case <-l.closed:
-			return nil, fmt.Errorf("cluster: accept: %w", net.ErrClosed)
+			return nil, opErr("accept", net.ErrClosed)
 		}
 	}
 }

@@ -198,7 +198,7 @@ func SendTo(ctx context.Context, id int, msg []byte) error {
 		return ErrNotWorker
 	}
 	if err := self.peers.check(ctx, id); err != nil {
-		return fmt.Errorf("cluster: send to worker %d: %w", id, err)
+		return opErr(fmt.Sprintf("send to worker %d", id), err)
 	}
 	return self.ep.sendWritten(ctx, wire.TypeMsg, uint32(id), 0, msg)
 }
@@ -217,10 +217,10 @@ func RequestTo(ctx context.Context, id int, msg []byte) ([]byte, error) {
 		return nil, ErrNotWorker
 	}
 	if id < 0 {
-		return nil, fmt.Errorf("cluster: RequestTo(%d): %w", id, ErrNoWorker)
+		return nil, opErr(fmt.Sprintf("RequestTo(%d)", id), ErrNoWorker)
 	}
 	if err := self.mail.inHandler(); err != nil {
-		return nil, fmt.Errorf("cluster: request: %w", err)
+		return nil, opErr("request", err)
 	}
 	return self.ep.request(ctx, uint32(id), msg)
 }
@@ -307,13 +307,13 @@ func Disconnect(ctx context.Context) error {
 		return ErrNotWorker
 	}
 	if err := self.mail.inHandler(); err != nil {
-		return fmt.Errorf("cluster: disconnect: %w", err)
+		return opErr("disconnect", err)
 	}
 	self.leaving.Store(true)
 	r := self.ep.call(ctx, wire.TypeCtl, 0, []byte{ctlBye})
 	self.ep.close(errors.New("this worker disconnected"))
 	if r.err != nil && !errors.Is(r.err, ErrDisconnected) {
-		return fmt.Errorf("cluster: disconnect: %w", r.err)
+		return opErr("disconnect", r.err)
 	}
 	return nil
 }
