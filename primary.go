@@ -43,6 +43,7 @@ type Primary struct {
 	again       bool              // SIGHUP during a reload: one more after it
 	recycleHold time.Time         // no recycling before it (a replacement failed)
 	deaths      map[int][]death   // recent unexpected deaths per slot
+	goneWaits   []*goneWait       // calls waiting for workers to leave the table
 	runErr      error             // why Run stops, when not by its context
 	stopping    bool
 }

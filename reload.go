@@ -32,19 +32,23 @@ func (p *Primary) newSlot(gen int, s Settings, env []string) int {
 // drain (Worker.Disconnect) only once a new one has become ready in its
 // place.
 //
+// Reload returns nil once every new worker is ready and every worker of an
+// older generation has exited: Workers then lists only the new generation.
+//
 // If a new worker exits before it is ready, or is not ready within
 // Config.ReadyTimeout (DefaultReloadReadyTimeout if that is 0), or ctx ends,
 // the reload is aborted: the new workers that are not ready are stopped,
 // the old ones that were not yet replaced keep serving, and Reload returns
-// an error wrapping ErrReloadAborted and the reason. Otherwise it returns nil
-// once every new worker is ready and every old one has exited.
+// an error wrapping ErrReloadAborted and the reason. Unless ctx ended, it
+// returns once the workers the reload stopped have exited: Workers then
+// lists the survivors only.
 //
 // One reload runs at a time: Reload fails with ErrReloading while another
 // is in progress. SIGHUP starts a reload too (unless Config.NoSignals); a
 // SIGHUP during a reload starts one more after it. EventReload and
 // EventReloadDone mark the start and end of each.
 func (p *Primary) Reload(ctx context.Context) error {
-	done := make(chan error, 1)
+	done := make(chan rolloutEnd, 1)
 	var err error
 	var ro *rollout
 	if !p.call(func() { ro, err = p.startReload(done) }) {
@@ -54,8 +58,12 @@ func (p *Primary) Reload(ctx context.Context) error {
 		return err
 	}
 	select {
-	case err = <-done:
-		return err
+	case end := <-done:
+		select {
+		case <-end.gone:
+		case <-ctx.Done():
+		}
+		return end.err
 	case <-ctx.Done():
 	}
 	p.do(func() {
@@ -64,15 +72,15 @@ func (p *Primary) Reload(ctx context.Context) error {
 		}
 	})
 	select {
-	case err = <-done:
-		return err
+	case end := <-done:
+		return end.err
 	case <-p.done:
 		return ErrNotRunning
 	}
 }
 
 // startReload begins a reload of every slot (supervisor goroutine).
-func (p *Primary) startReload(done chan error) (*rollout, error) {
+func (p *Primary) startReload(done chan rolloutEnd) (*rollout, error) {
 	if p.stopping {
 		return nil, ErrNotRunning
 	}

@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -22,10 +21,17 @@ type rollout struct {
 	retired []*slotInfo       // old slots retired so far (to refill on abort)
 	gone    map[int]bool      // old slots stopped from outside: not to be replaced
 	fresh   map[int]bool      // slots started by this rollout
-	leaving []*Worker         // old workers told to drain
+	leaving []*Worker         // old workers told to drain (or stopped from outside)
 
 	target, surge, unready int
-	done                   chan error // gets the result; nil for SIGHUP
+	done                   chan rolloutEnd // gets the result; nil for SIGHUP
+}
+
+// rolloutEnd is the result of a rollout: its error, and a channel closed
+// once the workers it stopped are no longer listed.
+type rolloutEnd struct {
+	err  error
+	gone <-chan struct{}
 }
 
 // queued is an old slot waiting for its replacement.
@@ -48,6 +54,7 @@ func (p *Primary) pruneRollout(ro *rollout) {
 			delete(ro.old, slot)
 			ro.gone[slot] = true
 			ro.target--
+			ro.leaving = append(ro.leaving, p.slotWorkers(slot)...)
 		}
 	}
 	q := ro.queue[:0]
@@ -104,12 +111,24 @@ func (p *Primary) stepRollout() {
 	if len(ro.queue) > 0 || len(ro.old) > 0 || p.readySlots(ro.fresh) < len(ro.fresh) {
 		return
 	}
-	for _, w := range ro.leaving {
-		if !w.IsDead() {
-			return
+	// Done only once the old workers have left the table (their EventExit
+	// emitted), not when their processes have ended: IsDead turns true
+	// before that, and Workers would still list them.
+	if p.listed(ro.leaving) || !ro.recycle && p.olderListed(ro.gen) {
+		return
+	}
+	p.finishRollout(nil, nil)
+}
+
+// olderListed reports whether a worker of a generation other than gen is
+// listed: after a reload only its own generation may be.
+func (p *Primary) olderListed(gen int) bool {
+	for _, w := range p.table {
+		if w.gen != gen {
+			return true
 		}
 	}
-	p.finishRollout(nil)
+	return false
 }
 
 // startFresh starts the replacement of one old slot.
@@ -147,10 +166,9 @@ func (p *Primary) retire(ro *rollout, slot int) {
 	delete(ro.old, slot)
 	delete(p.slots, slot)
 	delete(p.deaths, slot)
-	if w := p.slotWorker(slot); w != nil {
-		ro.leaving = append(ro.leaving, w)
-		go w.Disconnect(context.Background())
-	}
+	ws := p.slotWorkers(slot) // a dead one not yet removed too: it is waited for
+	ro.leaving = append(ro.leaving, ws...)
+	stopAll(ws)
 }
 
 // retireOrder lists slots with the ones that have no ready worker first.
@@ -217,6 +235,7 @@ func (p *Primary) rolloutExit(w *Worker, code int) {
 func (p *Primary) abortRollout(why error) {
 	ro := p.rollout
 	kept := 0
+	var stopped []*Worker
 	for slot := range ro.fresh {
 		if p.slotReady(slot) {
 			kept++
@@ -224,9 +243,9 @@ func (p *Primary) abortRollout(why error) {
 		}
 		delete(p.slots, slot)
 		delete(p.deaths, slot)
-		if w := p.slotWorker(slot); w != nil {
-			go w.Disconnect(context.Background())
-		}
+		ws := p.slotWorkers(slot)
+		stopped = append(stopped, ws...)
+		stopAll(ws)
 	}
 	for _, slot := range p.retireOrder(ro.old) {
 		if len(ro.old)+kept <= ro.target {
@@ -248,11 +267,12 @@ func (p *Primary) abortRollout(why error) {
 	} else {
 		p.log.Error("cluster: reload aborted; the old workers keep serving", "err", err)
 	}
-	p.finishRollout(err)
+	p.finishRollout(err, append(stopped, ro.leaving...))
 }
 
-// finishRollout ends the rollout and reports its result.
-func (p *Primary) finishRollout(err error) {
+// finishRollout ends the rollout and reports its result; stopped are the
+// workers it stopped that may still be listed.
+func (p *Primary) finishRollout(err error, stopped []*Worker) {
 	ro := p.rollout
 	p.rollout = nil
 	if ro.recycle {
@@ -266,7 +286,7 @@ func (p *Primary) finishRollout(err error) {
 		p.emit(Event{Type: EventReloadDone, Generation: ro.gen, Err: err})
 	}
 	if ro.done != nil {
-		ro.done <- err
+		ro.done <- rolloutEnd{err: err, gone: p.whenGone(stopped)}
 	}
 	if p.again && !p.stopping {
 		p.again = false
@@ -278,6 +298,6 @@ func (p *Primary) finishRollout(err error) {
 func (p *Primary) stopRollout() {
 	if p.rollout != nil {
 		p.again = false
-		p.finishRollout(errors.Join(ErrReloadAborted, ErrNotRunning))
+		p.finishRollout(errors.Join(ErrReloadAborted, ErrNotRunning), nil)
 	}
 }

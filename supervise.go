@@ -303,6 +303,7 @@ func (p *Primary) onExit(w *Worker, st *os.ProcessState, streak int, lived time.
 	p.forgetWorker(w)
 	p.forgetStateOf(w)
 	p.emit(Event{Type: EventExit, Worker: w, ExitCode: st.ExitCode(), Signal: exitSignal(st)})
+	defer p.settleGone() // last: after any replacement was started
 	defer p.rolloutExit(w, st.ExitCode())
 	if w.ExitedAfterDisconnect() || p.stopping || p.slots[w.slot] == nil { // nil: retired or dropped meanwhile
 		delete(p.slots, w.slot) // stopped on purpose: not to be refilled
