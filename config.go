@@ -121,10 +121,17 @@ type Config struct {
 	MaxRSS int64
 	MaxAge time.Duration
 
+	// Restart says which workers that exit on their own are replaced: the
+	// zero value, RestartAlways, replaces every one. Workers stopped on
+	// purpose (Worker.Disconnect, Worker.Kill, Scale, a reload, the cluster
+	// stopping) are never replaced. A program that replaces workers itself,
+	// as Node programs do in cluster.on('exit'), sets RestartNever and calls
+	// Primary.Fork on EventExit; with the default it would double them.
+	Restart RestartPolicy
+
 	// RestartDelay and MaxRestartDelay bound the exponential back-off before
 	// a crashed worker is replaced, from its second crash in a row on (the
-	// first replacement starts at once); 0 means the defaults. Workers that
-	// exit after Disconnect or Kill are not replaced.
+	// first replacement starts at once); 0 means the defaults.
 	RestartDelay    time.Duration
 	MaxRestartDelay time.Duration
 
@@ -181,6 +188,9 @@ func (c Config) withDefaults() (Config, error) {
 		return bad("MaxRestarts is %d; use 0 for the default (%d) or a positive count", c.MaxRestarts, DefaultMaxRestarts)
 	case c.MaxMessageSize < 0 || c.MaxMessageSize > 1<<30:
 		return bad("MaxMessageSize is %d; use 0 for the default (%d) or up to 1 GiB", c.MaxMessageSize, DefaultMaxMessageSize)
+	}
+	if c.Restart < RestartAlways || c.Restart > RestartNever {
+		return bad("Restart %d is not one of RestartAlways, RestartOnFailure, RestartNever", c.Restart)
 	}
 	if c.Policy >= policyEnd {
 		return bad("Policy %d is not one of Shared, RoundRobin, ReusePort", c.Policy)

@@ -3,6 +3,7 @@ package cluster
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"time"
 )
 
@@ -14,6 +15,49 @@ const (
 	// DefaultRestartWindow is the window of the restart budget.
 	DefaultRestartWindow = time.Minute
 )
+
+// RestartPolicy says which workers that exit on their own are replaced
+// (Config.Restart). The names are those of systemd's Restart= and Docker's
+// --restart.
+type RestartPolicy int
+
+const (
+	// RestartAlways replaces every worker that exits without being told
+	// to, whatever its exit status (Docker's "always", systemd's
+	// Restart=always): the default, and what the zero value means.
+	RestartAlways RestartPolicy = iota
+	// RestartOnFailure replaces a worker that exits with a non-zero status
+	// or is ended by a signal (a crash, the OOM killer, kill -9, or
+	// Config.ReadyTimeout). One that exits with status 0 on its own has
+	// finished: its place is dropped, as after Worker.Disconnect.
+	RestartOnFailure
+	// RestartNever replaces no worker: each one that exits leaves the
+	// cluster one smaller. The program forks replacements itself, if it
+	// wants them (Primary.Fork on EventExit, as Node programs do).
+	RestartNever
+)
+
+var restartNames = [...]string{"always", "on-failure", "never"}
+
+// String returns the policy's systemd name: "always", "on-failure" or
+// "never".
+func (r RestartPolicy) String() string {
+	if r >= 0 && int(r) < len(restartNames) {
+		return restartNames[r]
+	}
+	return fmt.Sprintf("RestartPolicy(%d)", int(r))
+}
+
+// replaces reports whether the policy replaces a worker that ended with st.
+func (r RestartPolicy) replaces(st *os.ProcessState) bool {
+	switch r {
+	case RestartOnFailure:
+		return !st.Success()
+	case RestartNever:
+		return false
+	}
+	return true
+}
 
 // death is one unexpected exit of a worker slot.
 type death struct {

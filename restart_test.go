@@ -5,6 +5,7 @@ package cluster_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -132,5 +133,85 @@ func TestReadyOnListen(t *testing.T) {
 	tc.event(cluster.EventReady, w)
 	if !w.IsReady() {
 		t.Fatal("a worker that listens is not ready with ReadyOnListen")
+	}
+}
+
+// exitWith makes w exit with code on its own and waits for its exit event.
+func (tc *testCluster) exitWith(w *cluster.Worker, code int) cluster.Event {
+	tc.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	w.Request(ctx, []byte("exit:"+strconv.Itoa(code))) // no reply: the worker exits
+	return tc.event(cluster.EventExit, w)
+}
+
+// forkAfter forks a worker once the supervisor has handled what came
+// before (the exit just seen, and its replacement if any): Fork is queued
+// behind it. It returns the worker and the workers listed besides it.
+func (tc *testCluster) forkAfter() (*cluster.Worker, []*cluster.Worker) {
+	tc.t.Helper()
+	w, err := tc.p.Fork()
+	if err != nil {
+		tc.t.Fatal(err)
+	}
+	var others []*cluster.Worker
+	for _, o := range tc.p.Workers() {
+		if o != w {
+			others = append(others, o)
+		}
+	}
+	return w, others
+}
+
+// TestRestartPolicy: RestartAlways (the zero value) replaces a worker that
+// exits with status 0 on its own; RestartOnFailure replaces one that
+// fails, not one that finishes; RestartNever replaces none, so a program
+// that forks on exit, as Node programs do, keeps its count.
+func TestRestartPolicy(t *testing.T) {
+	t.Run("always", func(t *testing.T) {
+		tc := startCluster(t, cluster.Config{Workers: 1})
+		w := tc.ready(1)[0]
+		tc.exitWith(w, 0)
+		next := tc.waitFor(10*time.Second, "replacement", func(e cluster.Event) bool {
+			return e.Type == cluster.EventFork && e.Worker != w
+		}).Worker
+		if got := ask(t, next, "id"); got != strconv.Itoa(next.ID()) {
+			t.Fatalf("replacement answered %q", got)
+		}
+	})
+	t.Run("on-failure", func(t *testing.T) {
+		tc := startCluster(t, cluster.Config{Workers: 1, Restart: cluster.RestartOnFailure})
+		w := tc.ready(1)[0]
+		tc.exitWith(w, 0)
+		forked, others := tc.forkAfter()
+		if len(others) != 0 {
+			t.Fatalf("a worker that exited with status 0 was replaced: %v", others)
+		}
+		tc.ready(1)
+		tc.exitWith(forked, 3)
+		next := tc.waitFor(10*time.Second, "replacement", func(e cluster.Event) bool {
+			return e.Type == cluster.EventFork && e.Worker != w && e.Worker != forked
+		}).Worker
+		if got := ask(t, next, "id"); got != strconv.Itoa(next.ID()) {
+			t.Fatalf("replacement answered %q", got)
+		}
+	})
+	t.Run("never", func(t *testing.T) {
+		tc := startCluster(t, cluster.Config{Workers: 2, Restart: cluster.RestartNever})
+		ws := tc.ready(2)
+		tc.exitWith(ws[0], 3)
+		forked, others := tc.forkAfter() // the Node way: fork on 'exit'
+		if len(others) != 1 || others[0] != ws[1] {
+			t.Fatalf("besides the worker forked on exit: %v, want worker %d only", others, ws[1].ID())
+		}
+		if got := ask(t, forked, "id"); got != strconv.Itoa(forked.ID()) {
+			t.Fatalf("forked worker answered %q", got)
+		}
+	})
+	if _, err := cluster.New(cluster.Config{Restart: cluster.RestartNever + 1}); !errors.Is(err, cluster.ErrInvalidConfig) {
+		t.Fatalf("New with an unknown restart policy: %v", err)
+	}
+	if s := cluster.RestartOnFailure.String(); s != "on-failure" {
+		t.Fatalf("RestartOnFailure prints as %q", s)
 	}
 }

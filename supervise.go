@@ -305,8 +305,9 @@ func (p *Primary) onExit(w *Worker, st *os.ProcessState, streak int, lived time.
 	p.emit(Event{Type: EventExit, Worker: w, ExitCode: st.ExitCode(), Signal: exitSignal(st)})
 	defer p.settleGone() // last: after any replacement was started
 	defer p.rolloutExit(w, st.ExitCode())
-	if w.ExitedAfterDisconnect() || p.stopping || p.slots[w.slot] == nil { // nil: retired or dropped meanwhile
-		delete(p.slots, w.slot) // stopped on purpose: not to be refilled
+	if w.ExitedAfterDisconnect() || p.stopping || p.slots[w.slot] == nil || // nil: retired or dropped meanwhile
+		!p.cfg.Restart.replaces(st) {
+		delete(p.slots, w.slot) // stopped on purpose, or not to be replaced: not to be refilled
 		delete(p.deaths, w.slot)
 		return
 	}
