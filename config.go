@@ -43,6 +43,17 @@ const (
 type Settings struct {
 	// Exec is the program workers run. Empty means this program
 	// (os.Executable), which then takes its worker path.
+	//
+	// Each generation (see Primary.Reload) runs the program file it started
+	// from. On Linux the primary keeps that file open while a worker slot of
+	// the generation is left, and starts the generation's workers from it
+	// (exec of /proc/self/fd/N): a worker restarted after a crash, after
+	// Primary.Fork or a recycle, runs its generation's build even if a new
+	// build has replaced the file since (say, that of an aborted reload).
+	// Only a reload reads the path again. A "#!" script cannot be started
+	// from an open file (its interpreter is handed a descriptor that exec
+	// has closed): scripts, and programs on other systems, are started from
+	// their path each time, so a restart runs whatever is there then.
 	Exec string
 	// Args are the worker's arguments, without the program name. Nil means
 	// this process's own arguments (os.Args[1:]).

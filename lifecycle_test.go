@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -269,6 +270,30 @@ func TestExecRunsAnotherProgramWithArgs(t *testing.T) {
 	}
 	if w.IsConnected() {
 		t.Fatal("a program that never spoke the protocol counts as connected")
+	}
+	w.Kill(syscall.SIGKILL)
+	tc.event(cluster.EventExit, w)
+}
+
+// TestExecScript: a "#!" script runs as a worker program. (On Linux a
+// generation's program is started from the file the primary holds open,
+// which a script's interpreter could not open: scripts run from their
+// path.)
+func TestExecScript(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "worker.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho \"script $1\"\nexec sleep 30\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var out safeBuffer
+	tc := startCluster(t, cluster.Config{Workers: 1, Stdout: &out, Settings: cluster.Settings{
+		Exec: script, Args: []string{"ran"}, Silent: true}})
+	w := tc.event(cluster.EventFork, nil).Worker
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(out.String(), "[worker 1] script ran\n") {
+		if time.Now().After(deadline) {
+			t.Fatalf("output %q; events %v", out.String(), tc.all())
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 	w.Kill(syscall.SIGKILL)
 	tc.event(cluster.EventExit, w)

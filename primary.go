@@ -37,14 +37,15 @@ type Primary struct {
 	table       map[int]*Worker
 	nextID      int
 	nextSlot    int
-	slots       map[int]*slotInfo // slots to keep filled (Scale and reloads take some away)
-	gen         int               // generation of the workers forked from now on
-	rollout     *rollout          // the reload or recycle in progress, if any
-	again       bool              // SIGHUP during a reload: one more after it
-	recycleHold time.Time         // no recycling before it (a replacement failed)
-	deaths      map[int][]death   // recent unexpected deaths per slot
-	goneWaits   []*goneWait       // calls waiting for workers to leave the table
-	runErr      error             // why Run stops, when not by its context
+	slots       map[int]*slotInfo  // slots to keep filled (Scale and reloads take some away)
+	gen         int                // generation of the workers forked from now on
+	rollout     *rollout           // the reload or recycle in progress, if any
+	again       bool               // SIGHUP during a reload: one more after it
+	recycleHold time.Time          // no recycling before it (a replacement failed)
+	deaths      map[int][]death    // recent unexpected deaths per slot
+	goneWaits   []*goneWait        // calls waiting for workers to leave the table
+	exes        map[exeKey]*exeRef // the programs generations run (see exeRef)
+	runErr      error              // why Run stops, when not by its context
 	stopping    bool
 }
 
@@ -76,6 +77,7 @@ func New(cfg Config) (*Primary, error) {
 		slots:    make(map[int]*slotInfo),
 		gen:      1,
 		deaths:   make(map[int][]death),
+		exes:     make(map[exeKey]*exeRef),
 	}
 	p.workers.Store(&map[int]*Worker{})
 	limitKVFrames(cfg.MaxMessageSize)
@@ -121,7 +123,7 @@ func (p *Primary) Run(ctx context.Context) error {
 	p.emit(Event{Type: EventSetup, Settings: &s})
 	var startErr error
 	for i := 0; i < p.cfg.Workers && startErr == nil; i++ {
-		_, startErr = p.spawn(s, nil, 0, 0)
+		_, startErr = p.fork(s, nil)
 	}
 	stop := ctx.Done()
 	if startErr != nil {
@@ -142,6 +144,7 @@ func (p *Primary) Run(ctx context.Context) error {
 		}
 	}
 	p.closeListeners()
+	p.closeExes()
 	p.events.close()
 	p.mail.close()
 	if startErr != nil {
@@ -202,7 +205,7 @@ func (p *Primary) Fork(env ...string) (*Worker, error) {
 			err = ErrNotRunning
 			return
 		}
-		w, err = p.spawn(p.currentSettings(), env, 0, 0)
+		w, err = p.fork(p.currentSettings(), env)
 	}) {
 		return nil, ErrNotRunning
 	}

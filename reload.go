@@ -13,20 +13,35 @@ type slotInfo struct {
 	gen      int
 	settings Settings
 	env      []string
+	exe      *exeRef // the program its generation runs; nil until its first start
 }
 
-// newSlot adds a slot to keep filled (supervisor goroutine).
-func (p *Primary) newSlot(gen int, s Settings, env []string) int {
+// newSlot adds a slot to keep filled (supervisor goroutine). exe, if not
+// nil, is the program of the generation to run (a reference is taken).
+func (p *Primary) newSlot(gen int, s Settings, env []string, exe *exeRef) int {
 	p.nextSlot++
-	p.slots[p.nextSlot] = &slotInfo{gen: gen, settings: s, env: env}
+	p.slots[p.nextSlot] = &slotInfo{gen: gen, settings: s, env: env, exe: holdExe(exe)}
 	return p.nextSlot
+}
+
+// dropSlot removes a slot: it is not refilled any more (supervisor
+// goroutine).
+func (p *Primary) dropSlot(slot int) {
+	if info := p.slots[slot]; info != nil {
+		p.releaseExe(info.exe)
+	}
+	delete(p.slots, slot)
+	delete(p.deaths, slot)
 }
 
 // Reload replaces every worker with a new one, a few at a time, without
 // dropping a connection: Node users know it as pm2's reload. The new
 // workers form a new generation (Worker.Generation, and Generation in the
 // workers) and run the current Settings (see Setup), so a program that was
-// rebuilt in place, or given a new Exec, is picked up. At most
+// rebuilt in place, or given a new Exec, is picked up; the old workers that
+// still run, and their replacements after a crash, keep the build their
+// generation started from (see Settings.Exec for the systems where this
+// holds). At most
 // Config.MaxSurge workers run beyond the count, and the ready ones never
 // fall more than Config.MaxUnready below it: an old worker is told to
 // drain (Worker.Disconnect) only once a new one has become ready in its

@@ -103,7 +103,7 @@ func (p *Primary) crashLoop(w *Worker) bool {
 	}
 	p.log.Error("cluster: crash loop: retrying slowly", "err", err, "every", p.cfg.MaxRestartDelay)
 	p.deaths[w.slot] = window[1:] // the slot stays at the budget's edge: slow retries
-	p.restartAfter(p.cfg.MaxRestartDelay, w.settings, w.env, w.slot, 0)
+	p.restartAfter(p.cfg.MaxRestartDelay, w.slot, 0)
 	return true
 }
 
@@ -111,11 +111,11 @@ func (p *Primary) crashLoop(w *Worker) bool {
 // forked with: at once after the first crash of a series (a worker killed
 // by the OOM killer or kill -9 comes back as fast as a process can start),
 // then after a capped exponential back-off with jitter.
-func (p *Primary) restartLater(s Settings, env []string, slot, streak int) {
+func (p *Primary) restartLater(slot, streak int) {
 	if streak == 0 {
 		p.log.Warn("cluster: replacing a crashed worker")
-		if _, err := p.spawn(s, env, slot, 1); err != nil {
-			p.restartLater(s, env, slot, 1)
+		if _, err := p.spawn(slot, 1); err != nil {
+			p.restartLater(slot, 1)
 		}
 		return
 	}
@@ -125,17 +125,17 @@ func (p *Primary) restartLater(s Settings, env []string, slot, streak int) {
 	}
 	d = d*4/5 + rand.N(d*2/5+1)
 	p.log.Warn("cluster: replacing a crashed worker", "in", d, "crashes_in_a_row", streak+1)
-	p.restartAfter(d, s, env, slot, streak)
+	p.restartAfter(d, slot, streak)
 }
 
-func (p *Primary) restartAfter(d time.Duration, s Settings, env []string, slot, streak int) {
+func (p *Primary) restartAfter(d time.Duration, slot, streak int) {
 	time.AfterFunc(d, func() {
 		p.do(func() {
 			if p.stopping || p.slots[slot] == nil {
 				return
 			}
-			if _, err := p.spawn(s, env, slot, streak+1); err != nil {
-				p.restartLater(s, env, slot, streak+1)
+			if _, err := p.spawn(slot, streak+1); err != nil {
+				p.restartLater(slot, streak+1)
 			}
 		})
 	})

@@ -133,15 +133,15 @@ func (p *Primary) olderListed(gen int) bool {
 
 // startFresh starts the replacement of one old slot.
 func (p *Primary) startFresh(ro *rollout, old *slotInfo) error {
-	s := ro.settings
-	if ro.recycle {
-		s = old.settings
+	s, exe := ro.settings, (*exeRef)(nil)
+	if ro.recycle { // the same generation: the same program
+		s, exe = old.settings, old.exe
 	}
-	slot := p.newSlot(ro.gen, s, old.env)
+	slot := p.newSlot(ro.gen, s, old.env, exe)
 	ro.fresh[slot] = true
-	if _, err := p.spawn(s, old.env, slot, 0); err != nil {
+	if _, err := p.spawn(slot, 0); err != nil {
 		delete(ro.fresh, slot)
-		delete(p.slots, slot)
+		p.dropSlot(slot)
 		return err
 	}
 	return nil
@@ -160,12 +160,13 @@ func (p *Primary) armReloadReady(ro *rollout, w *Worker) {
 	})
 }
 
-// retire drops an old slot and drains its worker, if it has one.
+// retire drops an old slot and drains its worker, if it has one. Its
+// program stays held until the rollout ends: an abort may refill the slot.
 func (p *Primary) retire(ro *rollout, slot int) {
 	ro.retired = append(ro.retired, ro.old[slot])
+	holdExe(ro.old[slot].exe)
 	delete(ro.old, slot)
-	delete(p.slots, slot)
-	delete(p.deaths, slot)
+	p.dropSlot(slot)
 	ws := p.slotWorkers(slot) // a dead one not yet removed too: it is waited for
 	ro.leaving = append(ro.leaving, ws...)
 	stopAll(ws)
@@ -241,8 +242,7 @@ func (p *Primary) abortRollout(why error) {
 			kept++
 			continue
 		}
-		delete(p.slots, slot)
-		delete(p.deaths, slot)
+		p.dropSlot(slot)
 		ws := p.slotWorkers(slot)
 		stopped = append(stopped, ws...)
 		stopAll(ws)
@@ -254,10 +254,10 @@ func (p *Primary) abortRollout(why error) {
 		p.retire(ro, slot)
 	}
 	for i := 0; len(ro.old)+kept < ro.target && i < len(ro.retired); i++ {
-		info := ro.retired[i]
-		slot := p.newSlot(info.gen, info.settings, info.env)
-		if _, err := p.spawn(info.settings, info.env, slot, 0); err != nil {
-			p.restartLater(info.settings, info.env, slot, 0)
+		info := ro.retired[i] // restarted as it ran: its generation's program
+		slot := p.newSlot(info.gen, info.settings, info.env, info.exe)
+		if _, err := p.spawn(slot, 0); err != nil {
+			p.restartLater(slot, 0)
 		}
 		kept++
 	}
@@ -275,6 +275,9 @@ func (p *Primary) abortRollout(why error) {
 func (p *Primary) finishRollout(err error, stopped []*Worker) {
 	ro := p.rollout
 	p.rollout = nil
+	for _, info := range ro.retired {
+		p.releaseExe(info.exe)
+	}
 	if ro.recycle {
 		if err != nil {
 			p.recycleHold = time.Now().Add(recycleBackoff)

@@ -43,14 +43,13 @@ func (p *Primary) scale(n int) error {
 	slices.Sort(slots)
 	var errs []error
 	for i := len(slots); i < n; i++ {
-		if _, err := p.spawn(p.currentSettings(), nil, 0, 0); err != nil {
+		if _, err := p.fork(p.currentSettings(), nil); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	for i := len(slots) - 1; i >= n; i-- {
 		slot := slots[i]
-		delete(p.slots, slot) // a pending restart of it is dropped too
-		delete(p.deaths, slot)
+		p.dropSlot(slot) // a pending restart of it is dropped too
 		for _, w := range p.table {
 			if w.slot == slot && !w.ExitedAfterDisconnect() {
 				go w.Disconnect(context.Background())

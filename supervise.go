@@ -18,17 +18,26 @@ import (
 // the first of a new series (its back-off starts over).
 const stableAfter = 10 * time.Second
 
-// spawn starts a worker. It runs on the supervisor goroutine. streak is the
-// number of crashes in a row of the slot this worker replaces.
-func (p *Primary) spawn(s Settings, env []string, slot, streak int) (*Worker, error) {
-	if slot == 0 {
-		slot = p.newSlot(p.gen, s, env)
+// fork starts a worker in a new slot of the current generation (supervisor
+// goroutine).
+func (p *Primary) fork(s Settings, env []string) (*Worker, error) {
+	slot := p.newSlot(p.gen, s, env, nil)
+	w, err := p.spawn(slot, 0)
+	if err != nil {
+		p.dropSlot(slot)
 	}
+	return w, err
+}
+
+// spawn starts a worker in slot, with the slot's settings and env. It runs
+// on the supervisor goroutine. streak is the number of crashes in a row of
+// the slot this worker replaces.
+func (p *Primary) spawn(slot, streak int) (*Worker, error) {
 	info := p.slots[slot]
 	if info == nil {
 		return nil, fmt.Errorf("cluster: fork: worker slot %d is gone", slot)
 	}
-	gen := info.gen
+	s, env, gen := info.settings, info.env, info.gen
 	exe := s.Exec
 	if exe == "" {
 		var err error
@@ -47,6 +56,14 @@ func (p *Primary) spawn(s Settings, env []string, slot, streak int) (*Worker, er
 	p.nextID++
 	id := p.nextID
 	cmd := exec.Command(exe, args...)
+	if cmd.Err == nil {
+		if info.exe == nil {
+			info.exe = p.exeFor(gen, cmd.Path, s.Dir)
+		}
+		if f := info.exe.f; f != nil {
+			cmd.Path = pinnedPath(f) // the file the generation started from; Args[0] stays exe
+		}
+	}
 	cmd.Env = p.workerEnv(s, env, id, gen, len(child))
 	cmd.Dir = s.Dir
 	cmd.ExtraFiles = child
@@ -307,8 +324,7 @@ func (p *Primary) onExit(w *Worker, st *os.ProcessState, streak int, lived time.
 	defer p.rolloutExit(w, st.ExitCode())
 	if w.ExitedAfterDisconnect() || p.stopping || p.slots[w.slot] == nil || // nil: retired or dropped meanwhile
 		!p.cfg.Restart.replaces(st) {
-		delete(p.slots, w.slot) // stopped on purpose, or not to be replaced: not to be refilled
-		delete(p.deaths, w.slot)
+		p.dropSlot(w.slot) // stopped on purpose, or not to be replaced: not to be refilled
 		return
 	}
 	if lived > stableAfter || w.IsReady() {
@@ -317,7 +333,7 @@ func (p *Primary) onExit(w *Worker, st *os.ProcessState, streak int, lived time.
 	if p.crashLoop(w) {
 		return
 	}
-	p.restartLater(w.settings, w.env, w.slot, streak)
+	p.restartLater(w.slot, streak)
 }
 
 // markReady records that w is ready (it called Ready, or listens with
