@@ -69,10 +69,17 @@ type Settings struct {
 	Silent bool
 }
 
+// NoWorkers, as Config.Workers, makes Run start no worker: the program
+// starts each one with Primary.Fork (and its own env), before or after Run,
+// as Node programs do with cluster.fork.
+const NoWorkers = -1
+
 // Config configures a Primary. The zero value works: one worker per CPU,
 // running this same program.
 type Config struct {
-	// Workers is how many workers Run starts. 0 means one per CPU.
+	// Workers is how many workers Run starts: 0 means one per CPU, and
+	// NoWorkers none (the program forks them itself). Primary.Fork and
+	// Primary.Scale change the count later.
 	Workers int
 
 	Settings
@@ -85,9 +92,10 @@ type Config struct {
 	Scheduler Scheduler
 
 	// WorkerProcs is the GOMAXPROCS each worker gets unless its environment
-	// sets one: 0 means the CPUs divided among the workers (at least 1), so
-	// that workers don't all schedule threads on every CPU; -1 leaves the
-	// Go default.
+	// sets one: 0 means the CPUs divided among the Config.Workers workers
+	// (at least 1), so that workers don't all schedule threads on every
+	// CPU, or with NoWorkers the Go default (set it here, or GOMAXPROCS in
+	// Fork's env); -1 leaves the Go default.
 	WorkerProcs int
 
 	// PrimaryProcs is the GOMAXPROCS of the primary while Run runs, unless
@@ -181,8 +189,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, a...)...)
 	}
 	switch {
-	case c.Workers < 0:
-		return bad("Workers is %d; use 0 for one per CPU or a positive count", c.Workers)
+	case c.Workers < NoWorkers:
+		return bad("Workers is %d; use 0 for one per CPU, NoWorkers (%d) for none, or a positive count", c.Workers, NoWorkers)
 	case c.PrimaryProcs < -1:
 		return bad("PrimaryProcs is %d; use -1 (leave GOMAXPROCS alone), 0 (default, %d) or a positive count", c.PrimaryProcs, DefaultPrimaryProcs)
 	case c.WorkerProcs < -1:

@@ -304,7 +304,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		cfg  cluster.Config
 		want string
 	}{
-		{cluster.Config{Workers: -1}, "Workers"},
+		{cluster.Config{Workers: -2}, "Workers"},
 		{cluster.Config{DrainTimeout: -time.Second}, "negative"},
 		{cluster.Config{RestartDelay: time.Second, MaxRestartDelay: time.Millisecond}, "MaxRestartDelay"},
 		{cluster.Config{Settings: cluster.Settings{Env: []string{"=x"}}}, "KEY=value"},

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -27,11 +28,14 @@ type Primary struct {
 	settingsMu sync.Mutex
 	settings   Settings
 
-	lns     listeners
-	started atomic.Bool
-	ops     chan func()   // the supervisor's inbox
-	done    chan struct{} // closed when Run returns
-	workers atomic.Pointer[map[int]*Worker]
+	lns       listeners
+	startMu   sync.Mutex    // held by a Fork before Run, and by Run as it starts
+	started   atomic.Bool   // Run was called
+	setupDone atomic.Bool   // EventSetup was emitted
+	ops       chan func()   // the supervisor's inbox
+	running   chan struct{} // closed when Run starts reading ops
+	done      chan struct{} // closed when Run returns
+	workers   atomic.Pointer[map[int]*Worker]
 
 	// Owned by the supervisor goroutine (Run's).
 	table       map[int]*Worker
@@ -72,6 +76,7 @@ func New(cfg Config) (*Primary, error) {
 		stderr:   &syncWriter{w: cfg.Stderr, def: os.Stderr},
 		settings: cfg.Settings,
 		ops:      make(chan func()),
+		running:  make(chan struct{}),
 		done:     make(chan struct{}),
 		table:    make(map[int]*Worker),
 		slots:    make(map[int]*slotInfo),
@@ -86,16 +91,20 @@ func New(cfg Config) (*Primary, error) {
 	return p, nil
 }
 
-// Run forks Config.Workers workers and supervises them: a worker that dies
-// without being told to is replaced after a back-off. Run returns when ctx
-// ends or, unless Config.NoSignals, on SIGINT or SIGTERM; before returning it
-// stops every worker gracefully (see Worker.Disconnect) and waits for them.
-// It returns nil after such a stop, or the error that kept the first
+// Run forks Config.Workers workers (beside those Fork started before it)
+// and supervises them: a worker that dies without being told to is
+// replaced after a back-off (see Config.Restart). Run returns when ctx
+// ends or, unless Config.NoSignals, on SIGINT or SIGTERM; before returning
+// it stops every worker gracefully (see Worker.Disconnect) and waits for
+// them. It returns nil after such a stop, or the error that kept the first
 // workers from starting (a bad Exec, say). Run may be called once.
 func (p *Primary) Run(ctx context.Context) error {
+	p.startMu.Lock()
 	if !p.started.CompareAndSwap(false, true) {
+		p.startMu.Unlock()
 		return ErrRunning
 	}
+	p.startMu.Unlock()
 	defer close(p.done)
 	if p.cfg.PrimaryProcs > 0 && os.Getenv("GOMAXPROCS") == "" {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(p.cfg.PrimaryProcs))
@@ -120,7 +129,7 @@ func (p *Primary) Run(ctx context.Context) error {
 		recycle = t.C
 	}
 	s := p.currentSettings()
-	p.emit(Event{Type: EventSetup, Settings: &s})
+	p.emitSetup(s)
 	var startErr error
 	for i := 0; i < p.cfg.Workers && startErr == nil; i++ {
 		_, startErr = p.fork(s, nil)
@@ -130,6 +139,7 @@ func (p *Primary) Run(ctx context.Context) error {
 		stop = nil
 		p.beginShutdown()
 	}
+	close(p.running)
 	for !p.stopping || len(p.table) > 0 {
 		select {
 		case op := <-p.ops:
@@ -166,9 +176,12 @@ func (p *Primary) beginShutdown() {
 }
 
 // do runs op on the supervisor goroutine and waits until it has been taken.
-// It reports false if Run is not active.
+// Before Run starts, it waits for it (ops about a worker Fork started before
+// Run). It reports false once Run has returned.
 func (p *Primary) do(op func()) bool {
-	if !p.started.Load() {
+	select {
+	case <-p.running:
+	case <-p.done:
 		return false
 	}
 	select {
@@ -180,7 +193,11 @@ func (p *Primary) do(op func()) bool {
 }
 
 // call runs op on the supervisor goroutine and waits until it has finished.
+// It reports false if Run was not called or has returned.
 func (p *Primary) call(op func()) bool {
+	if !p.started.Load() {
+		return false
+	}
 	finished := make(chan struct{})
 	if !p.do(func() { op(); close(finished) }) {
 		return false
@@ -191,13 +208,29 @@ func (p *Primary) call(op func()) bool {
 
 // Fork starts one more worker with env (KEY=value) added to its
 // environment, like Node's cluster.fork(env). The worker is replaced with
-// the same env if it crashes. Fork needs Run to be active.
+// the same env if it crashes (see Config.Restart).
+//
+// Fork may be called right after New, before Run: the worker starts at
+// once and Run, which must follow, supervises it (its events after
+// EventFork are emitted once Run runs). With Config.Workers set to
+// NoWorkers, Run starts no worker of its own: the program forks each one
+// with its own env. After Run has returned, Fork fails with ErrNotRunning.
 func (p *Primary) Fork(env ...string) (*Worker, error) {
 	for _, kv := range env {
 		if !validEnv(kv) {
-			return nil, errors.Join(ErrInvalidConfig, errors.New("cluster: Fork env entry "+kv+" is not KEY=value"))
+			return nil, fmt.Errorf("%w: Fork env entry %q is not KEY=value", ErrInvalidConfig, kv)
 		}
 	}
+	p.startMu.Lock()
+	if !p.started.Load() {
+		// Run has not started: nobody else owns the supervisor's state, and
+		// Run waits for the lock before it takes it over.
+		defer p.startMu.Unlock()
+		s := p.currentSettings()
+		p.emitSetup(s)
+		return p.fork(s, env)
+	}
+	p.startMu.Unlock()
 	var w *Worker
 	var err error
 	if !p.call(func() {
@@ -222,8 +255,17 @@ func (p *Primary) Setup(s Settings) error {
 	p.settingsMu.Lock()
 	p.settings = s
 	p.settingsMu.Unlock()
+	p.setupDone.Store(true)
 	p.emit(Event{Type: EventSetup, Settings: &s})
 	return nil
+}
+
+// emitSetup emits EventSetup with s unless it was emitted already (by
+// Setup, or by a Fork before Run): Node's implicit setupPrimary.
+func (p *Primary) emitSetup(s Settings) {
+	if !p.setupDone.Swap(true) {
+		p.emit(Event{Type: EventSetup, Settings: &s})
+	}
 }
 
 func (p *Primary) currentSettings() Settings {

@@ -107,8 +107,7 @@ func (p *Primary) forkFailed(id int, err error) error {
 
 func (p *Primary) workerEnv(s Settings, extra []string, id, gen, fds int) []string {
 	env := append(append(os.Environ(), s.Env...), extra...)
-	if p.cfg.WorkerProcs != -1 && !hasProcs(env) {
-		n := p.cfg.WorkerProcs
+	if n := p.cfg.WorkerProcs; n != -1 && !hasProcs(env) && (n > 0 || p.cfg.Workers > 0) {
 		if n == 0 {
 			n = max(1, runtime.NumCPU()/p.cfg.Workers)
 		}
