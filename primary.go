@@ -194,12 +194,27 @@ func (p *Primary) do(op func()) bool {
 
 // call runs op on the supervisor goroutine and waits until it has finished.
 // It reports false if Run was not called or has returned.
-func (p *Primary) call(op func()) bool {
+func (p *Primary) call(op func()) bool { return p.callCtx(context.Background(), op) }
+
+// callCtx is call that gives up, reporting false, if ctx ends before the
+// supervisor takes op.
+func (p *Primary) callCtx(ctx context.Context, op func()) bool {
 	if !p.started.Load() {
 		return false
 	}
 	finished := make(chan struct{})
-	if !p.do(func() { op(); close(finished) }) {
+	select {
+	case <-p.running:
+	case <-p.done:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+	select {
+	case p.ops <- func() { op(); close(finished) }:
+	case <-p.done:
+		return false
+	case <-ctx.Done():
 		return false
 	}
 	<-finished

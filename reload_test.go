@@ -117,7 +117,7 @@ func TestReloadOneAtATime(t *testing.T) {
 	if err := tc.p.Reload(context.Background()); !errors.Is(err, cluster.ErrReloading) {
 		t.Fatalf("second Reload: %v, want ErrReloading", err)
 	}
-	if err := tc.p.Scale(3); !errors.Is(err, cluster.ErrReloading) {
+	if err := tc.p.Scale(context.Background(), 3); !errors.Is(err, cluster.ErrReloading) {
 		t.Fatalf("Scale during a reload: %v, want ErrReloading", err)
 	}
 	err := <-first

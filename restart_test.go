@@ -86,27 +86,55 @@ func TestRestartBudgetIsAWindow(t *testing.T) {
 func TestScaleUpAndDown(t *testing.T) {
 	tc := startCluster(t, cluster.Config{Workers: 1, RestartDelay: time.Millisecond})
 	tc.ready(1)
-	if err := tc.p.Scale(3); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := tc.p.Scale(ctx, 3); err != nil {
 		t.Fatal(err)
 	}
 	ws := tc.ready(3)
 	if len(ws) != 3 {
 		t.Fatalf("%d workers after Scale(3)", len(ws))
 	}
-	if err := tc.p.Scale(1); err != nil {
+	if err := tc.p.Scale(ctx, 1); err != nil {
 		t.Fatal(err)
+	}
+	// Scale returned once the stopped workers had left: none was replaced.
+	if left := tc.p.Workers(); len(left) != 1 || left[0] != ws[0] {
+		t.Fatalf("after Scale(1): workers %v, want worker %d only", left, ws[0].ID())
 	}
 	for _, w := range ws[1:] {
 		if e := tc.event(cluster.EventExit, w); !e.Worker.ExitedAfterDisconnect() {
 			t.Fatalf("scaled-down worker %d exited as a crash", w.ID())
 		}
 	}
-	time.Sleep(100 * time.Millisecond) // longer than the restart delay
-	if left := tc.p.Workers(); len(left) != 1 || left[0] != ws[0] {
-		t.Fatalf("after Scale(1): %d workers", len(left))
-	}
-	if err := tc.p.Scale(-1); !errors.Is(err, cluster.ErrInvalidConfig) {
+	if err := tc.p.Scale(ctx, -1); !errors.Is(err, cluster.ErrInvalidConfig) {
 		t.Fatalf("Scale(-1): %v", err)
+	}
+}
+
+// TestScaleWaitsForTheStops: Scale down returns once the workers it
+// stopped have exited, or with ctx's error when ctx ends first.
+func TestScaleWaitsForTheStops(t *testing.T) {
+	tc := startCluster(t, cluster.Config{Workers: 2, DrainTimeout: 300 * time.Millisecond,
+		KillTimeout: 300 * time.Millisecond, Settings: cluster.Settings{Env: env("stubborn")}})
+	ws := tc.ready(2)
+	short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := tc.p.Scale(short, 1); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Scale(1) with a context shorter than the drain: %v, want DeadlineExceeded", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := tc.p.Scale(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if left := tc.p.Workers(); len(left) != 0 {
+		t.Fatalf("after Scale(0) returned: workers %v", left)
+	}
+	for _, w := range ws {
+		if !w.IsDead() {
+			t.Fatalf("worker %d is alive", w.ID())
+		}
 	}
 }
 
