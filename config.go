@@ -20,6 +20,12 @@ const (
 	DefaultKillTimeout = 5 * time.Second
 	// DefaultMaxMessageSize is the largest message accepted from a peer.
 	DefaultMaxMessageSize = wire.DefaultMaxFrame
+	// MinMessageSize is the smallest Config.MaxMessageSize New accepts
+	// (4 KiB + 64 bytes): a frame of the shared store must hold a key of
+	// MaxKeySize (4096) bytes with its 64 bytes of framing. Every other
+	// frame the library itself sends (the handshake, control messages,
+	// error replies) is smaller.
+	MinMessageSize = 4160
 	// DefaultRestartDelay is the delay before a worker that crashed twice
 	// in a row is replaced (the first replacement starts at once); it
 	// doubles with each further crash in a row, up to DefaultMaxRestartDelay.
@@ -62,6 +68,8 @@ type Settings struct {
 	// process's own environment.
 	Env []string
 	// Dir is the working directory of workers; empty means this process's.
+	// A worker that cannot start because of it fails with an error naming
+	// it.
 	Dir string
 	// Silent pipes each worker's stdout and stderr through the primary, each
 	// line prefixed with "[worker N] ", instead of letting workers write to
@@ -168,7 +176,8 @@ type Config struct {
 
 	// MaxMessageSize is the largest message, in bytes, the primary accepts
 	// from a worker and a worker from the primary; 0 means
-	// DefaultMaxMessageSize. A larger frame closes the channel it came on.
+	// DefaultMaxMessageSize, and it may not be below MinMessageSize. A
+	// larger frame closes the channel it came on.
 	MaxMessageSize int
 
 	// Stdout and Stderr receive silent workers' output; nil means os.Stdout
@@ -182,6 +191,10 @@ type Config struct {
 	// ends only when its context does.
 	NoSignals bool
 }
+
+// MinMessageSize holds a key of MaxKeySize and its framing: this does not
+// compile otherwise.
+var _ [MinMessageSize - MaxKeySize - frameOverhead]struct{}
 
 // withDefaults validates c and fills in zero values.
 func (c Config) withDefaults() (Config, error) {
@@ -205,8 +218,9 @@ func (c Config) withDefaults() (Config, error) {
 		return bad("MaxRSS and MaxAge must not be negative (0 means no limit)")
 	case c.MaxRestarts < 0:
 		return bad("MaxRestarts is %d; use 0 for the default (%d) or a positive count", c.MaxRestarts, DefaultMaxRestarts)
-	case c.MaxMessageSize < 0 || c.MaxMessageSize > 1<<30:
-		return bad("MaxMessageSize is %d; use 0 for the default (%d) or up to 1 GiB", c.MaxMessageSize, DefaultMaxMessageSize)
+	case c.MaxMessageSize < 0 || c.MaxMessageSize > 1<<30 || c.MaxMessageSize > 0 && c.MaxMessageSize < MinMessageSize:
+		return bad("MaxMessageSize is %d; use 0 for the default (%d) or from MinMessageSize (%d: the shared store's frames must fit) up to 1 GiB",
+			c.MaxMessageSize, DefaultMaxMessageSize, MinMessageSize)
 	}
 	if c.Restart < RestartAlways || c.Restart > RestartNever {
 		return bad("Restart %d is not one of RestartAlways, RestartOnFailure, RestartNever", c.Restart)

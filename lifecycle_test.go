@@ -309,6 +309,8 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{cluster.Config{RestartDelay: time.Second, MaxRestartDelay: time.Millisecond}, "MaxRestartDelay"},
 		{cluster.Config{Settings: cluster.Settings{Env: []string{"=x"}}}, "KEY=value"},
 		{cluster.Config{MaxMessageSize: -5}, "MaxMessageSize"},
+		{cluster.Config{MaxMessageSize: 10}, "MinMessageSize"},
+		{cluster.Config{MaxMessageSize: cluster.MinMessageSize - 1}, "MinMessageSize"},
 		{cluster.Config{WorkerProcs: -2}, "WorkerProcs"},
 	} {
 		_, err := cluster.New(tt.cfg)
@@ -327,6 +329,26 @@ func TestBadExecFailsRun(t *testing.T) {
 	err = p.Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "/nonexistent/program") {
 		t.Fatalf("Run with a missing program: %v", err)
+	}
+}
+
+// TestBadDirFailsRun: a Settings.Dir workers cannot start in fails Run with
+// an error that names it (exec alone would name the program).
+func TestBadDirFailsRun(t *testing.T) {
+	notDir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notDir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{"/nonexistent", notDir} {
+		p, err := cluster.New(cluster.Config{Workers: 1, NoSignals: true, Settings: cluster.Settings{Dir: dir}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = p.Run(context.Background())
+		if err == nil || !strings.Contains(err.Error(), strconv.Quote(dir)) || !strings.Contains(err.Error(), "Dir") {
+			t.Fatalf("Run with Dir %s: %v, want an error naming the directory", dir, err)
+		}
+		t.Log(err)
 	}
 }
 

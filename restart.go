@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
+	"strings"
 	"time"
 )
 
@@ -65,22 +67,24 @@ type death struct {
 	ready bool // it had called Ready
 }
 
-// crashLoop records the unexpected death of w and reports whether its slot
-// went over the restart budget. Then it emits EventCrashLoop and logs it;
-// with Config.StopOnCrashLoop it also stops the cluster (Run returns
-// ErrCrashLoop) and the slot is not restarted. Without, the slot is retried
-// at the slowest pace (MaxRestartDelay) and true is returned only when Run
-// stops. It runs on the supervisor goroutine.
-func (p *Primary) crashLoop(w *Worker) bool {
+// crashLoop records an unexpected death of slot's worker w (nil: a start
+// that failed) and reports whether the slot went over the restart budget.
+// cause is what ended it: its exit status, or the start's error. Then it
+// emits EventCrashLoop with an error wrapping ErrCrashLoop and cause, and
+// logs it; with Config.StopOnCrashLoop it also stops the cluster (Run
+// returns that error) and the slot is not restarted. Without, the slot is
+// retried at the slowest pace (MaxRestartDelay). It runs on the supervisor
+// goroutine.
+func (p *Primary) crashLoop(slot int, w *Worker, cause error) bool {
 	now := time.Now()
-	window := p.deaths[w.slot][:0]
-	for _, d := range p.deaths[w.slot] {
+	window := p.deaths[slot][:0]
+	for _, d := range p.deaths[slot] {
 		if now.Sub(d.at) < p.cfg.RestartWindow {
 			window = append(window, d)
 		}
 	}
-	window = append(window, death{at: now, ready: w.IsReady()})
-	p.deaths[w.slot] = window
+	window = append(window, death{at: now, ready: w != nil && w.IsReady()})
+	p.deaths[slot] = window
 	if len(window) <= p.cfg.MaxRestarts {
 		return false
 	}
@@ -90,8 +94,8 @@ func (p *Primary) crashLoop(w *Worker) bool {
 			early++
 		}
 	}
-	err := fmt.Errorf("%w: worker slot %d died %d times within %v (%d of them before Ready)",
-		ErrCrashLoop, w.slot, len(window), p.cfg.RestartWindow, early)
+	err := fmt.Errorf("%w: worker slot %d died %d times within %v (%d of them before Ready); the last: %w",
+		ErrCrashLoop, slot, len(window), p.cfg.RestartWindow, early, unprefixed{cause})
 	p.emit(Event{Type: EventCrashLoop, Worker: w, Err: err, Deaths: len(window), EarlyDeaths: early})
 	if p.cfg.StopOnCrashLoop {
 		p.log.Error("cluster: crash loop: stopping the cluster", "err", err)
@@ -102,20 +106,36 @@ func (p *Primary) crashLoop(w *Worker) bool {
 		return true
 	}
 	p.log.Error("cluster: crash loop: retrying slowly", "err", err, "every", p.cfg.MaxRestartDelay)
-	p.deaths[w.slot] = window[1:] // the slot stays at the budget's edge: slow retries
-	p.restartAfter(p.cfg.MaxRestartDelay, w.slot, 0)
+	p.deaths[slot] = window[1:] // the slot stays at the budget's edge: slow retries
+	p.restartAfter(p.cfg.MaxRestartDelay, slot, 0)
 	return true
 }
 
-// restartLater replaces a crashed worker with the settings and env it was
-// forked with: at once after the first crash of a series (a worker killed
-// by the OOM killer or kill -9 comes back as fast as a process can start),
+// exitCause describes how w ended, for a crash loop's error: an
+// *exec.ExitError for a non-zero status or a signal.
+func exitCause(w *Worker, st *os.ProcessState) error {
+	if st.Success() {
+		return fmt.Errorf("worker %d: exit status 0", w.id)
+	}
+	return fmt.Errorf("worker %d: %w", w.id, &exec.ExitError{ProcessState: st})
+}
+
+// unprefixed is an error inside another one: the same error, printed
+// without its "cluster: " (one per message).
+type unprefixed struct{ err error }
+
+func (u unprefixed) Error() string { return strings.TrimPrefix(u.err.Error(), "cluster: ") }
+func (u unprefixed) Unwrap() error { return u.err }
+
+// restartLater replaces a crashed worker of slot with the slot's settings
+// and env: at once after the first crash of a series (a worker killed by
+// the OOM killer or kill -9 comes back as fast as a process can start),
 // then after a capped exponential back-off with jitter.
 func (p *Primary) restartLater(slot, streak int) {
 	if streak == 0 {
 		p.log.Warn("cluster: replacing a crashed worker")
 		if _, err := p.spawn(slot, 1); err != nil {
-			p.restartLater(slot, 1)
+			p.startFailed(slot, 1, err)
 		}
 		return
 	}
@@ -135,8 +155,18 @@ func (p *Primary) restartAfter(d time.Duration, slot, streak int) {
 				return
 			}
 			if _, err := p.spawn(slot, streak+1); err != nil {
-				p.restartLater(slot, streak+1)
+				p.startFailed(slot, streak+1, err)
 			}
 		})
 	})
+}
+
+// startFailed counts a replacement that could not be started as a death
+// of its slot before Ready (a slot whose program is gone crash-loops like
+// one whose program crashes) and tries again later.
+func (p *Primary) startFailed(slot, streak int, err error) {
+	if p.crashLoop(slot, nil, err) {
+		return
+	}
+	p.restartLater(slot, streak)
 }

@@ -5,7 +5,12 @@ package cluster_test
 import (
 	"context"
 	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -43,9 +48,52 @@ func TestCrashLoopStopsRunWhenAsked(t *testing.T) {
 	if loop == nil || loop.Deaths != 4 || loop.EarlyDeaths != 4 || !errors.Is(loop.Err, cluster.ErrCrashLoop) {
 		t.Fatalf("crash-loop event %+v", loop)
 	}
+	// The error carries the last death's cause: the worker's exit status.
+	var exit *exec.ExitError
+	if !errors.As(loop.Err, &exit) || exit.ExitCode() != 3 || !strings.Contains(loop.Err.Error(), "exit status 3") {
+		t.Fatalf("crash-loop error %q does not carry the exit status 3", loop.Err)
+	}
 	if forks != 4 {
 		t.Fatalf("%d forks, want 4: the first and 3 restarts", forks)
 	}
+}
+
+// TestCrashLoopOfStartErrors: replacements that cannot even start (their
+// working directory is gone) count as deaths: the slot goes into a crash
+// loop whose error is the start's.
+func TestCrashLoopOfStartErrors(t *testing.T) {
+	dir := t.TempDir()
+	p, err := cluster.New(cluster.Config{Workers: 1, NoSignals: true, RestartDelay: 5 * time.Millisecond,
+		MaxRestartDelay: 20 * time.Millisecond, MaxRestarts: 2, StopOnCrashLoop: true,
+		Settings: cluster.Settings{Dir: dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	events := p.Events(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	var loop *cluster.Event
+	for e := range events { // closed when Run returns
+		switch e.Type {
+		case cluster.EventReady:
+			if err := os.Remove(dir); err != nil {
+				t.Error(err)
+			}
+			e.Worker.Process().Signal(syscall.SIGKILL) // a crash
+		case cluster.EventCrashLoop:
+			loop = &e
+		}
+	}
+	err2 := <-done
+	if loop == nil || !errors.Is(loop.Err, fs.ErrNotExist) || !strings.Contains(loop.Err.Error(), strconv.Quote(dir)) {
+		t.Fatalf("crash-loop event %v, want the start error naming %s", loop, dir)
+	}
+	if !errors.Is(err2, cluster.ErrCrashLoop) || !errors.Is(err2, fs.ErrNotExist) || strings.Count(err2.Error(), "cluster: ") != 1 {
+		t.Fatalf("Run: %v, want ErrCrashLoop and the start error", err2)
+	}
+	t.Log(err2)
 }
 
 func TestCrashLoopKeepsTryingSlowly(t *testing.T) {

@@ -257,7 +257,7 @@ func (p *Primary) abortRollout(why error) {
 		info := ro.retired[i] // restarted as it ran: its generation's program
 		slot := p.newSlot(info.gen, info.settings, info.env, info.exe)
 		if _, err := p.spawn(slot, 0); err != nil {
-			p.restartLater(slot, 0)
+			p.restartLater(slot, 1) // its failures count from the next attempt on
 		}
 		kept++
 	}

@@ -45,6 +45,13 @@ func (p *Primary) spawn(slot, streak int) (*Worker, error) {
 			return nil, p.forkFailed(0, fmt.Errorf("cluster: fork: find this program: %w", err))
 		}
 	}
+	if s.Dir != "" {
+		// Checked here: exec would report a bad directory under the
+		// program's name ("fork/exec /path/of/program: no such file").
+		if err := checkDir(s.Dir); err != nil {
+			return nil, p.forkFailed(0, fmt.Errorf("cluster: fork: working directory %q (Settings.Dir): %w", s.Dir, err))
+		}
+	}
 	args := s.Args
 	if args == nil {
 		args = os.Args[1:]
@@ -329,7 +336,7 @@ func (p *Primary) onExit(w *Worker, st *os.ProcessState, streak int, lived time.
 	if lived > stableAfter || w.IsReady() {
 		streak = 0 // it had started fine: replace it at once (the budget still counts it)
 	}
-	if p.crashLoop(w) {
+	if p.crashLoop(w.slot, w, exitCause(w, st)) {
 		return
 	}
 	p.restartLater(w.slot, streak)
