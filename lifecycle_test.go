@@ -320,15 +320,25 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}
 }
 
+// TestBadExecFailsRun: a program that is missing, or that exec refuses (a
+// file without the execute bit), fails Run with an error naming it, not the
+// descriptor it was started from.
 func TestBadExecFailsRun(t *testing.T) {
-	p, err := cluster.New(cluster.Config{Workers: 1, NoSignals: true,
-		Settings: cluster.Settings{Exec: "/nonexistent/program"}})
-	if err != nil {
+	notExec := filepath.Join(t.TempDir(), "program")
+	if err := os.WriteFile(notExec, []byte("\x7fELF not really"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	err = p.Run(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "/nonexistent/program") {
-		t.Fatalf("Run with a missing program: %v", err)
+	for _, prog := range []string{"/nonexistent/program", notExec} {
+		p, err := cluster.New(cluster.Config{Workers: 1, NoSignals: true,
+			Settings: cluster.Settings{Exec: prog}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = p.Run(context.Background())
+		if err == nil || strings.Count(err.Error(), prog) != 2 || strings.Contains(err.Error(), "/proc/") {
+			t.Fatalf("Run with program %s: %v", prog, err)
+		}
+		t.Log(err)
 	}
 }
 

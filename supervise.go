@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"runtime"
@@ -90,6 +91,10 @@ func (p *Primary) spawn(slot, streak int) (*Worker, error) {
 	closeFiles(child)
 	if err != nil {
 		ep.close(err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) && pe.Path == cmd.Path {
+			pe.Path = exe // not /proc/self/fd/N
+		}
 		return nil, p.forkFailed(id, fmt.Errorf("cluster: fork worker %d (%s): %w", id, exe, err))
 	}
 	w := &Worker{id: id, slot: slot, gen: gen, owner: ownerSeq.Add(1), started: time.Now(), p: p, proc: cmd.Process, ep: ep,
