@@ -54,8 +54,8 @@ type Primary struct {
 }
 
 // New checks cfg and returns a Primary. It fails with an error wrapping
-// ErrInvalidConfig that says what to change, with ErrNotPrimary in a worker,
-// and with ErrUnsupported where worker processes are not available.
+// [ErrInvalidConfig] that says what to change, with [ErrNotPrimary] in a worker,
+// and with [ErrUnsupported] where worker processes are not available.
 func New(cfg Config) (*Primary, error) {
 	if IsWorker() {
 		return nil, ErrNotPrimary
@@ -91,11 +91,11 @@ func New(cfg Config) (*Primary, error) {
 	return p, nil
 }
 
-// Run forks Config.Workers workers (beside those Fork started before it)
+// Run forks [Config.Workers] workers (beside those Fork started before it)
 // and supervises them: a worker that dies without being told to is
-// replaced after a back-off (see Config.Restart). Run returns when ctx
-// ends or, unless Config.NoSignals, on SIGINT or SIGTERM; before returning
-// it stops every worker gracefully (see Worker.Disconnect) and waits for
+// replaced after a back-off (see [Config.Restart]). Run returns when ctx
+// ends or, unless [Config.NoSignals], on SIGINT or SIGTERM; before returning
+// it stops every worker gracefully (see [Worker.Disconnect]) and waits for
 // them. It returns nil after such a stop, or the error that kept the first
 // workers from starting (a bad Exec, say). Run may be called once.
 func (p *Primary) Run(ctx context.Context) error {
@@ -223,13 +223,13 @@ func (p *Primary) callCtx(ctx context.Context, op func()) bool {
 
 // Fork starts one more worker with env (KEY=value) added to its
 // environment, like Node's cluster.fork(env). The worker is replaced with
-// the same env if it crashes (see Config.Restart).
+// the same env if it crashes (see [Config.Restart]).
 //
 // Fork may be called right after New, before Run: the worker starts at
 // once and Run, which must follow, supervises it (its events after
-// EventFork are emitted once Run runs). With Config.Workers set to
-// NoWorkers, Run starts no worker of its own: the program forks each one
-// with its own env. After Run has returned, Fork fails with ErrNotRunning.
+// [EventFork] are emitted once Run runs). With [Config.Workers] set to
+// [NoWorkers], Run starts no worker of its own: the program forks each one
+// with its own env. After Run has returned, Fork fails with [ErrNotRunning].
 func (p *Primary) Fork(env ...string) (*Worker, error) {
 	for _, kv := range env {
 		if !validEnv(kv) {
@@ -261,7 +261,7 @@ func (p *Primary) Fork(env ...string) (*Worker, error) {
 }
 
 // Setup replaces the settings used for workers forked from now on (Node's
-// cluster.setupPrimary) and emits EventSetup. Running workers are not
+// cluster.setupPrimary) and emits [EventSetup]. Running workers are not
 // affected.
 func (p *Primary) Setup(s Settings) error {
 	if err := s.validate(); err != nil {
@@ -275,7 +275,7 @@ func (p *Primary) Setup(s Settings) error {
 	return nil
 }
 
-// emitSetup emits EventSetup with s unless it was emitted already (by
+// emitSetup emits [EventSetup] with s unless it was emitted already (by
 // Setup, or by a Fork before Run): Node's implicit setupPrimary.
 func (p *Primary) emitSetup(s Settings) {
 	if !p.setupDone.Swap(true) {
@@ -315,7 +315,7 @@ func (p *Primary) Broadcast(msg []byte) error {
 	return errors.Join(errs...)
 }
 
-// Disconnect stops every worker gracefully (Worker.Disconnect on each, at
+// Disconnect stops every worker gracefully ([Worker.Disconnect] on each, at
 // once) and waits for them; they are not replaced. Run keeps running.
 func (p *Primary) Disconnect(ctx context.Context) error {
 	ws := p.Workers()
@@ -333,7 +333,7 @@ func (p *Primary) Disconnect(ctx context.Context) error {
 }
 
 // Messages returns the channel of messages and requests from workers (Node's
-// 'message' event), each with Message.Worker set. Messages from one worker
+// 'message' event), each with [Message.Worker] set. Messages from one worker
 // arrive in the order it sent them. The channel is closed when Run returns.
 // Until the first call, up to 1,024 messages are kept and later ones
 // dropped; after it, a reader that falls behind slows the sending workers.

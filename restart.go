@@ -12,14 +12,14 @@ import (
 // Defaults of the restart budget.
 const (
 	// DefaultMaxRestarts is how many times a worker slot may die within
-	// DefaultRestartWindow before the cluster calls it a crash loop.
+	// [DefaultRestartWindow] before the cluster calls it a crash loop.
 	DefaultMaxRestarts = 5
 	// DefaultRestartWindow is the window of the restart budget.
 	DefaultRestartWindow = time.Minute
 )
 
 // RestartPolicy says which workers that exit on their own are replaced
-// (Config.Restart). The names are those of systemd's Restart= and Docker's
+// ([Config.Restart]). The names are those of systemd's Restart= and Docker's
 // --restart.
 type RestartPolicy int
 
@@ -30,12 +30,12 @@ const (
 	RestartAlways RestartPolicy = iota
 	// RestartOnFailure replaces a worker that exits with a non-zero status
 	// or is ended by a signal (a crash, the OOM killer, kill -9, or
-	// Config.ReadyTimeout). One that exits with status 0 on its own has
-	// finished: its place is dropped, as after Worker.Disconnect.
+	// [Config.ReadyTimeout]). One that exits with status 0 on its own has
+	// finished: its place is dropped, as after [Worker.Disconnect].
 	RestartOnFailure
 	// RestartNever replaces no worker: each one that exits leaves the
 	// cluster one smaller. The program forks replacements itself, if it
-	// wants them (Primary.Fork on EventExit, as Node programs do).
+	// wants them ([Primary.Fork] on [EventExit], as Node programs do).
 	RestartNever
 )
 
@@ -70,8 +70,8 @@ type death struct {
 // crashLoop records an unexpected death of slot's worker w (nil: a start
 // that failed) and reports whether the slot went over the restart budget.
 // cause is what ended it: its exit status, or the start's error. Then it
-// emits EventCrashLoop with an error wrapping ErrCrashLoop and cause, and
-// logs it; with Config.StopOnCrashLoop it also stops the cluster (Run
+// emits [EventCrashLoop] with an error wrapping [ErrCrashLoop] and cause, and
+// logs it; with [Config.StopOnCrashLoop] it also stops the cluster (Run
 // returns that error) and the slot is not restarted. Without, the slot is
 // retried at the slowest pace (MaxRestartDelay). It runs on the supervisor
 // goroutine.

@@ -9,11 +9,11 @@ import (
 
 // Scale sets how many workers the cluster keeps (pm2's scale): it forks
 // new ones with the current Settings, or stops the newest gracefully
-// (Worker.Disconnect) until n are left. It returns once the new workers are
+// ([Worker.Disconnect]) until n are left. It returns once the new workers are
 // started (watch Events for them to come online) and the ones it stopped
 // have exited, so that Workers lists n workers; if ctx ends first it
 // returns ctx's error, and the stops go on. Scale needs Run to be active;
-// it fails with ErrReloading during a reload.
+// it fails with [ErrReloading] during a reload.
 func (p *Primary) Scale(ctx context.Context, n int) error {
 	if n < 0 {
 		return fmt.Errorf("%w: Scale(%d): the count must not be negative", ErrInvalidConfig, n)
