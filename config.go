@@ -21,29 +21,46 @@ const (
 	DefaultKillTimeout = 5 * time.Second
 	// DefaultMaxMessageSize is the largest message accepted from a peer.
 	DefaultMaxMessageSize = wire.DefaultMaxFrame
+	// MinMessageSize is the smallest [Config.MaxMessageSize] New accepts
+	// (4 KiB + 64 bytes): a frame of the shared store must hold a key of
+	// [MaxKeySize] (4096) bytes with its 64 bytes of framing. Every other
+	// frame the library itself sends (the handshake, control messages,
+	// error replies) is smaller.
+	MinMessageSize = 4160
 	// DefaultRestartDelay is the delay before a worker that crashed twice
 	// in a row is replaced (the first replacement starts at once); it
-	// doubles with each further crash in a row, up to DefaultMaxRestartDelay.
+	// doubles with each further crash in a row, up to [DefaultMaxRestartDelay].
 	DefaultRestartDelay = 100 * time.Millisecond
 	// DefaultPrimaryProcs is the primary's GOMAXPROCS while Run runs (see
-	// Config.PrimaryProcs).
+	// [Config.PrimaryProcs]).
 	DefaultPrimaryProcs = 1
 	// DefaultMaxRestartDelay caps the delay before a crashed worker is replaced.
 	DefaultMaxRestartDelay = 30 * time.Second
 	// DefaultMaxSurge is how many workers a rolling reload may start beyond
-	// Config.Workers.
+	// [Config.Workers].
 	DefaultMaxSurge = 1
 	// DefaultReloadReadyTimeout is how long a worker started by a reload or
-	// a recycle has to become ready when Config.ReadyTimeout is not set;
+	// a recycle has to become ready when [Config.ReadyTimeout] is not set;
 	// past it the reload is aborted.
 	DefaultReloadReadyTimeout = time.Minute
 )
 
 // Settings say how workers are started: Node's cluster.setupPrimary. They
-// apply to workers forked after they are set (see Primary.Setup).
+// apply to workers forked after they are set (see [Primary.Setup]).
 type Settings struct {
 	// Exec is the program workers run. Empty means this program
 	// (os.Executable), which then takes its worker path.
+	//
+	// Each generation (see [Primary.Reload]) runs the program file it started
+	// from. On Linux the primary keeps that file open while a worker slot of
+	// the generation is left, and starts the generation's workers from it
+	// (exec of /proc/self/fd/N): a worker restarted after a crash, after
+	// [Primary.Fork] or a recycle, runs its generation's build even if a new
+	// build has replaced the file since (say, that of an aborted reload).
+	// Only a reload reads the path again. A "#!" script cannot be started
+	// from an open file (its interpreter is handed a descriptor that exec
+	// has closed): scripts, and programs on other systems, are started from
+	// their path each time, so a restart runs whatever is there then.
 	Exec string
 	// Args are the worker's arguments, without the program name. Nil means
 	// this process's own arguments (os.Args[1:]).
@@ -52,6 +69,8 @@ type Settings struct {
 	// process's own environment.
 	Env []string
 	// Dir is the working directory of workers; empty means this process's.
+	// A worker that cannot start because of it fails with an error naming
+	// it.
 	Dir string
 	// Silent pipes each worker's stdout and stderr through the primary, each
 	// line prefixed with "[worker N] ", instead of letting workers write to
@@ -59,30 +78,38 @@ type Settings struct {
 	Silent bool
 }
 
+// NoWorkers, as [Config.Workers], makes Run start no worker: the program
+// starts each one with [Primary.Fork] (and its own env), before or after Run,
+// as Node programs do with cluster.fork.
+const NoWorkers = -1
+
 // Config configures a Primary. The zero value works: one worker per CPU,
 // running this same program.
 type Config struct {
-	// Workers is how many workers Run starts. 0 means one per CPU.
+	// Workers is how many workers Run starts: 0 means one per CPU, and
+	// [NoWorkers] none (the program forks them itself). [Primary.Fork] and
+	// [Primary.Scale] change the count later.
 	Workers int
 
 	Settings
 
 	// Policy is how workers share the addresses they Listen on, unless a
-	// worker's ListenConfig says otherwise; PolicyDefault means DefaultPolicy.
+	// worker's ListenConfig says otherwise; [PolicyDefault] means [DefaultPolicy].
 	Policy Policy
-	// Scheduler picks the worker for each connection of a RoundRobin
+	// Scheduler picks the worker for each connection of a [RoundRobin]
 	// listener; nil means RoundRobinScheduler().
 	Scheduler Scheduler
 
 	// WorkerProcs is the GOMAXPROCS each worker gets unless its environment
-	// sets one: 0 means the CPUs divided among the workers (at least 1), so
-	// that workers don't all schedule threads on every CPU; -1 leaves the
-	// Go default.
+	// sets one: 0 means the CPUs divided among the [Config.Workers] workers
+	// (at least 1), so that workers don't all schedule threads on every
+	// CPU, or with [NoWorkers] the Go default (set it here, or GOMAXPROCS in
+	// Fork's env); -1 leaves the Go default.
 	WorkerProcs int
 
 	// PrimaryProcs is the GOMAXPROCS of the primary while Run runs, unless
 	// the GOMAXPROCS environment variable is set: 0 means
-	// DefaultPrimaryProcs, -1 leaves it alone. The primary's work
+	// [DefaultPrimaryProcs], -1 leaves it alone. The primary's work
 	// (supervision, IPC) is a chain of short hand-offs between goroutines;
 	// on one P they stay on one thread, while with more every hand-off can
 	// wake another thread, which on virtual machines costs more than the
@@ -91,7 +118,7 @@ type Config struct {
 
 	// ReadyTimeout, if set, is how long a new worker has to call Ready (or
 	// to listen, with ReadyOnListen); one that has not by then gets an
-	// EventError wrapping ErrNotReady and is killed, which counts as a death
+	// [EventError] wrapping [ErrNotReady] and is killed, which counts as a death
 	// before ready (it is replaced, within the restart budget). 0: no limit.
 	ReadyTimeout time.Duration
 	// ReadyOnListen counts a worker as ready when its first Listen succeeds,
@@ -99,15 +126,15 @@ type Config struct {
 	ReadyOnListen bool
 
 	// DrainTimeout is how long a worker may drain after its shutdown
-	// notice before SIGTERM; 0 means DefaultDrainTimeout.
+	// notice before SIGTERM; 0 means [DefaultDrainTimeout].
 	DrainTimeout time.Duration
 	// KillTimeout is how long after SIGTERM before SIGKILL; 0 means
-	// DefaultKillTimeout.
+	// [DefaultKillTimeout].
 	KillTimeout time.Duration
 
 	// MaxSurge is how many workers beyond the current count a rolling
-	// reload (Primary.Reload, SIGHUP) may run while it replaces them: 0
-	// means DefaultMaxSurge, -1 none. MaxUnready is how many fewer ready
+	// reload ([Primary.Reload], SIGHUP) may run while it replaces them: 0
+	// means [DefaultMaxSurge], -1 none. MaxUnready is how many fewer ready
 	// workers than that count the reload accepts: 0 (the default) means
 	// never fewer. MaxSurge -1 needs MaxUnready of at least 1, or the
 	// reload could not start anything.
@@ -122,28 +149,36 @@ type Config struct {
 	MaxRSS int64
 	MaxAge time.Duration
 
+	// Restart says which workers that exit on their own are replaced: the
+	// zero value, [RestartAlways], replaces every one. Workers stopped on
+	// purpose ([Worker.Disconnect], [Worker.Kill], [Primary.Scale], a reload, the cluster
+	// stopping) are never replaced. A program that replaces workers itself,
+	// as Node programs do in cluster.on('exit'), sets [RestartNever] and calls
+	// [Primary.Fork] on [EventExit]; with the default it would double them.
+	Restart RestartPolicy
+
 	// RestartDelay and MaxRestartDelay bound the exponential back-off before
 	// a crashed worker is replaced, from its second crash in a row on (the
-	// first replacement starts at once); 0 means the defaults. Workers that
-	// exit after Disconnect or Kill are not replaced.
+	// first replacement starts at once); 0 means the defaults.
 	RestartDelay    time.Duration
 	MaxRestartDelay time.Duration
 
 	// MaxRestarts is how many unexpected deaths a worker slot may have
-	// within RestartWindow; one more is a crash loop (EventCrashLoop, an
-	// error log line). 0 means DefaultMaxRestarts and DefaultRestartWindow.
+	// within RestartWindow; one more is a crash loop ([EventCrashLoop], an
+	// error log line). 0 means [DefaultMaxRestarts] and [DefaultRestartWindow].
 	// The window slides: a cluster that loses a worker now and then never
 	// reaches the budget.
 	MaxRestarts   int
 	RestartWindow time.Duration
 	// StopOnCrashLoop makes a crash loop stop the cluster: Run returns an
-	// error wrapping ErrCrashLoop. Without it the slot is retried every
+	// error wrapping [ErrCrashLoop]. Without it the slot is retried every
 	// MaxRestartDelay.
 	StopOnCrashLoop bool
 
 	// MaxMessageSize is the largest message, in bytes, the primary accepts
 	// from a worker and a worker from the primary; 0 means
-	// DefaultMaxMessageSize. A larger frame closes the channel it came on.
+	// [DefaultMaxMessageSize], and it may not be below [MinMessageSize]. A
+	// larger frame closes the channel it came on.
 	MaxMessageSize int
 
 	// MaxValueSize is the largest value a shared-state write may store, in
@@ -165,14 +200,18 @@ type Config struct {
 	NoSignals bool
 }
 
+// MinMessageSize holds a key of [MaxKeySize] and its framing: this does not
+// compile otherwise.
+var _ [MinMessageSize - MaxKeySize - frameOverhead]struct{}
+
 // withDefaults validates c and fills in zero values.
 func (c Config) withDefaults() (Config, error) {
 	bad := func(format string, a ...any) (Config, error) {
 		return c, fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, a...)...)
 	}
 	switch {
-	case c.Workers < 0:
-		return bad("Workers is %d; use 0 for one per CPU or a positive count", c.Workers)
+	case c.Workers < NoWorkers:
+		return bad("Workers is %d; use 0 for one per CPU, NoWorkers (%d) for none, or a positive count", c.Workers, NoWorkers)
 	case c.PrimaryProcs < -1:
 		return bad("PrimaryProcs is %d; use -1 (leave GOMAXPROCS alone), 0 (default, %d) or a positive count", c.PrimaryProcs, DefaultPrimaryProcs)
 	case c.WorkerProcs < -1:
@@ -187,10 +226,14 @@ func (c Config) withDefaults() (Config, error) {
 		return bad("MaxRSS and MaxAge must not be negative (0 means no limit)")
 	case c.MaxRestarts < 0:
 		return bad("MaxRestarts is %d; use 0 for the default (%d) or a positive count", c.MaxRestarts, DefaultMaxRestarts)
-	case c.MaxMessageSize < 0 || c.MaxMessageSize > 1<<30:
-		return bad("MaxMessageSize is %d; use 0 for the default (%d) or up to 1 GiB", c.MaxMessageSize, DefaultMaxMessageSize)
+	case c.MaxMessageSize < 0 || c.MaxMessageSize > 1<<30 || c.MaxMessageSize > 0 && c.MaxMessageSize < MinMessageSize:
+		return bad("MaxMessageSize is %d; use 0 for the default (%d) or from MinMessageSize (%d: the shared store's frames must fit) up to 1 GiB",
+			c.MaxMessageSize, DefaultMaxMessageSize, MinMessageSize)
 	case c.MaxValueSize < 0 || c.MaxValueSize > cmp.Or(c.MaxMessageSize, DefaultMaxMessageSize)-frameOverhead:
 		return bad("MaxValueSize is %d; use 0 for the default (%d) or up to MaxMessageSize less %d bytes", c.MaxValueSize, MaxValueSize, frameOverhead)
+	}
+	if c.Restart < RestartAlways || c.Restart > RestartNever {
+		return bad("Restart %d is not one of RestartAlways, RestartOnFailure, RestartNever", c.Restart)
 	}
 	if c.Policy >= policyEnd {
 		return bad("Policy %d is not one of Shared, RoundRobin, ReusePort", c.Policy)

@@ -46,7 +46,7 @@ func ExampleNew() {
 	fmt.Println(err)
 	fmt.Println(errors.Is(err, cluster.ErrInvalidConfig))
 	// Output:
-	// cluster: invalid config: Workers is -2; use 0 for one per CPU or a positive count
+	// cluster: invalid config: Workers is -2; use 0 for one per CPU, NoWorkers (-1) for none, or a positive count
 	// true
 }
 

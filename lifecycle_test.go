@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -274,16 +275,42 @@ func TestExecRunsAnotherProgramWithArgs(t *testing.T) {
 	tc.event(cluster.EventExit, w)
 }
 
+// TestExecScript: a "#!" script runs as a worker program. (On Linux a
+// generation's program is started from the file the primary holds open,
+// which a script's interpreter could not open: scripts run from their
+// path.)
+func TestExecScript(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "worker.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho \"script $1\"\nexec sleep 30\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var out safeBuffer
+	tc := startCluster(t, cluster.Config{Workers: 1, Stdout: &out, Settings: cluster.Settings{
+		Exec: script, Args: []string{"ran"}, Silent: true}})
+	w := tc.event(cluster.EventFork, nil).Worker
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(out.String(), "[worker 1] script ran\n") {
+		if time.Now().After(deadline) {
+			t.Fatalf("output %q; events %v", out.String(), tc.all())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	w.Kill(syscall.SIGKILL)
+	tc.event(cluster.EventExit, w)
+}
+
 func TestNewRejectsBadConfig(t *testing.T) {
 	for _, tt := range []struct {
 		cfg  cluster.Config
 		want string
 	}{
-		{cluster.Config{Workers: -1}, "Workers"},
+		{cluster.Config{Workers: -2}, "Workers"},
 		{cluster.Config{DrainTimeout: -time.Second}, "negative"},
 		{cluster.Config{RestartDelay: time.Second, MaxRestartDelay: time.Millisecond}, "MaxRestartDelay"},
 		{cluster.Config{Settings: cluster.Settings{Env: []string{"=x"}}}, "KEY=value"},
 		{cluster.Config{MaxMessageSize: -5}, "MaxMessageSize"},
+		{cluster.Config{MaxMessageSize: 10}, "MinMessageSize"},
+		{cluster.Config{MaxMessageSize: cluster.MinMessageSize - 1}, "MinMessageSize"},
 		{cluster.Config{WorkerProcs: -2}, "WorkerProcs"},
 	} {
 		_, err := cluster.New(tt.cfg)
@@ -293,15 +320,45 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}
 }
 
+// TestBadExecFailsRun: a program that is missing, or that exec refuses (a
+// file without the execute bit), fails Run with an error naming it, not the
+// descriptor it was started from.
 func TestBadExecFailsRun(t *testing.T) {
-	p, err := cluster.New(cluster.Config{Workers: 1, NoSignals: true,
-		Settings: cluster.Settings{Exec: "/nonexistent/program"}})
-	if err != nil {
+	notExec := filepath.Join(t.TempDir(), "program")
+	if err := os.WriteFile(notExec, []byte("\x7fELF not really"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	err = p.Run(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "/nonexistent/program") {
-		t.Fatalf("Run with a missing program: %v", err)
+	for _, prog := range []string{"/nonexistent/program", notExec} {
+		p, err := cluster.New(cluster.Config{Workers: 1, NoSignals: true,
+			Settings: cluster.Settings{Exec: prog}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = p.Run(context.Background())
+		if err == nil || strings.Count(err.Error(), prog) != 2 || strings.Contains(err.Error(), "/proc/") {
+			t.Fatalf("Run with program %s: %v", prog, err)
+		}
+		t.Log(err)
+	}
+}
+
+// TestBadDirFailsRun: a Settings.Dir workers cannot start in fails Run with
+// an error that names it (exec alone would name the program).
+func TestBadDirFailsRun(t *testing.T) {
+	notDir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notDir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{"/nonexistent", notDir} {
+		p, err := cluster.New(cluster.Config{Workers: 1, NoSignals: true, Settings: cluster.Settings{Dir: dir}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = p.Run(context.Background())
+		if err == nil || !strings.Contains(err.Error(), strconv.Quote(dir)) || !strings.Contains(err.Error(), "Dir") {
+			t.Fatalf("Run with Dir %s: %v, want an error naming the directory", dir, err)
+		}
+		t.Log(err)
 	}
 }
 

@@ -55,14 +55,14 @@ func TestRequestsAreConcurrentAndMatched(t *testing.T) {
 }
 
 func TestMessageLimit(t *testing.T) {
-	tc := startCluster(t, cluster.Config{Workers: 1, MaxMessageSize: 1024})
+	tc := startCluster(t, cluster.Config{Workers: 1, MaxMessageSize: cluster.MinMessageSize})
 	w := tc.ready(1)[0]
-	err := w.Send(make([]byte, 1025))
+	err := w.Send(make([]byte, cluster.MinMessageSize+1))
 	if !errors.Is(err, cluster.ErrTooLarge) {
 		t.Fatalf("Send over the limit: %v, want ErrTooLarge", err)
 	}
 	// The worker enforces the same limit on what it sends.
-	if got := ask(t, w, "sendn:2000"); !strings.Contains(got, "message too large") {
+	if got := ask(t, w, "sendn:"+fmt.Sprint(cluster.MinMessageSize+1)); !strings.Contains(got, "message too large") {
 		t.Fatalf("worker sending over the limit: %q", got)
 	}
 	if got := ask(t, w, "echo:still fine"); got != "still fine" {

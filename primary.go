@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -27,29 +28,34 @@ type Primary struct {
 	settingsMu sync.Mutex
 	settings   Settings
 
-	lns     listeners
-	started atomic.Bool
-	ops     chan func()   // the supervisor's inbox
-	done    chan struct{} // closed when Run returns
-	workers atomic.Pointer[map[int]*Worker]
+	lns       listeners
+	startMu   sync.Mutex    // held by a Fork before Run, and by Run as it starts
+	started   atomic.Bool   // Run was called
+	setupDone atomic.Bool   // EventSetup was emitted
+	ops       chan func()   // the supervisor's inbox
+	running   chan struct{} // closed when Run starts reading ops
+	done      chan struct{} // closed when Run returns
+	workers   atomic.Pointer[map[int]*Worker]
 
 	// Owned by the supervisor goroutine (Run's).
 	table       map[int]*Worker
 	nextID      int
 	nextSlot    int
-	slots       map[int]*slotInfo // slots to keep filled (Scale and reloads take some away)
-	gen         int               // generation of the workers forked from now on
-	rollout     *rollout          // the reload or recycle in progress, if any
-	again       bool              // SIGHUP during a reload: one more after it
-	recycleHold time.Time         // no recycling before it (a replacement failed)
-	deaths      map[int][]death   // recent unexpected deaths per slot
-	runErr      error             // why Run stops, when not by its context
+	slots       map[int]*slotInfo  // slots to keep filled (Scale and reloads take some away)
+	gen         int                // generation of the workers forked from now on
+	rollout     *rollout           // the reload or recycle in progress, if any
+	again       bool               // SIGHUP during a reload: one more after it
+	recycleHold time.Time          // no recycling before it (a replacement failed)
+	deaths      map[int][]death    // recent unexpected deaths per slot
+	goneWaits   []*goneWait        // calls waiting for workers to leave the table
+	exes        map[exeKey]*exeRef // the programs generations run (see exeRef)
+	runErr      error              // why Run stops, when not by its context
 	stopping    bool
 }
 
 // New checks cfg and returns a Primary. It fails with an error wrapping
-// ErrInvalidConfig that says what to change, with ErrNotPrimary in a worker,
-// and with ErrUnsupported where worker processes are not available.
+// [ErrInvalidConfig] that says what to change, with [ErrNotPrimary] in a worker,
+// and with [ErrUnsupported] where worker processes are not available.
 func New(cfg Config) (*Primary, error) {
 	if IsWorker() {
 		return nil, ErrNotPrimary
@@ -70,11 +76,13 @@ func New(cfg Config) (*Primary, error) {
 		stderr:   &syncWriter{w: cfg.Stderr, def: os.Stderr},
 		settings: cfg.Settings,
 		ops:      make(chan func()),
+		running:  make(chan struct{}),
 		done:     make(chan struct{}),
 		table:    make(map[int]*Worker),
 		slots:    make(map[int]*slotInfo),
 		gen:      1,
 		deaths:   make(map[int][]death),
+		exes:     make(map[exeKey]*exeRef),
 	}
 	p.workers.Store(&map[int]*Worker{})
 	useKVLimits(p)
@@ -83,16 +91,20 @@ func New(cfg Config) (*Primary, error) {
 	return p, nil
 }
 
-// Run forks Config.Workers workers and supervises them: a worker that dies
-// without being told to is replaced after a back-off. Run returns when ctx
-// ends or, unless Config.NoSignals, on SIGINT or SIGTERM; before returning it
-// stops every worker gracefully (see Worker.Disconnect) and waits for them.
-// It returns nil after such a stop, or the error that kept the first
+// Run forks [Config.Workers] workers (beside those Fork started before it)
+// and supervises them: a worker that dies without being told to is
+// replaced after a back-off (see [Config.Restart]). Run returns when ctx
+// ends or, unless [Config.NoSignals], on SIGINT or SIGTERM; before returning
+// it stops every worker gracefully (see [Worker.Disconnect]) and waits for
+// them. It returns nil after such a stop, or the error that kept the first
 // workers from starting (a bad Exec, say). Run may be called once.
 func (p *Primary) Run(ctx context.Context) error {
+	p.startMu.Lock()
 	if !p.started.CompareAndSwap(false, true) {
+		p.startMu.Unlock()
 		return ErrRunning
 	}
+	p.startMu.Unlock()
 	defer close(p.done)
 	if p.cfg.PrimaryProcs > 0 && os.Getenv("GOMAXPROCS") == "" {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(p.cfg.PrimaryProcs))
@@ -117,16 +129,17 @@ func (p *Primary) Run(ctx context.Context) error {
 		recycle = t.C
 	}
 	s := p.currentSettings()
-	p.emit(Event{Type: EventSetup, Settings: &s})
+	p.emitSetup(s)
 	var startErr error
 	for i := 0; i < p.cfg.Workers && startErr == nil; i++ {
-		_, startErr = p.spawn(s, nil, 0, 0)
+		_, startErr = p.fork(s, nil)
 	}
 	stop := ctx.Done()
 	if startErr != nil {
 		stop = nil
 		p.beginShutdown()
 	}
+	close(p.running)
 	for !p.stopping || len(p.table) > 0 {
 		select {
 		case op := <-p.ops:
@@ -141,6 +154,7 @@ func (p *Primary) Run(ctx context.Context) error {
 		}
 	}
 	p.closeListeners()
+	p.closeExes()
 	p.events.close()
 	p.mail.close()
 	if startErr != nil {
@@ -162,9 +176,12 @@ func (p *Primary) beginShutdown() {
 }
 
 // do runs op on the supervisor goroutine and waits until it has been taken.
-// It reports false if Run is not active.
+// Before Run starts, it waits for it (ops about a worker Fork started before
+// Run). It reports false once Run has returned.
 func (p *Primary) do(op func()) bool {
-	if !p.started.Load() {
+	select {
+	case <-p.running:
+	case <-p.done:
 		return false
 	}
 	select {
@@ -176,9 +193,28 @@ func (p *Primary) do(op func()) bool {
 }
 
 // call runs op on the supervisor goroutine and waits until it has finished.
-func (p *Primary) call(op func()) bool {
+// It reports false if Run was not called or has returned.
+func (p *Primary) call(op func()) bool { return p.callCtx(context.Background(), op) }
+
+// callCtx is call that gives up, reporting false, if ctx ends before the
+// supervisor takes op.
+func (p *Primary) callCtx(ctx context.Context, op func()) bool {
+	if !p.started.Load() {
+		return false
+	}
 	finished := make(chan struct{})
-	if !p.do(func() { op(); close(finished) }) {
+	select {
+	case <-p.running:
+	case <-p.done:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+	select {
+	case p.ops <- func() { op(); close(finished) }:
+	case <-p.done:
+		return false
+	case <-ctx.Done():
 		return false
 	}
 	<-finished
@@ -187,13 +223,29 @@ func (p *Primary) call(op func()) bool {
 
 // Fork starts one more worker with env (KEY=value) added to its
 // environment, like Node's cluster.fork(env). The worker is replaced with
-// the same env if it crashes. Fork needs Run to be active.
+// the same env if it crashes (see [Config.Restart]).
+//
+// Fork may be called right after New, before Run: the worker starts at
+// once and Run, which must follow, supervises it (its events after
+// [EventFork] are emitted once Run runs). With [Config.Workers] set to
+// [NoWorkers], Run starts no worker of its own: the program forks each one
+// with its own env. After Run has returned, Fork fails with [ErrNotRunning].
 func (p *Primary) Fork(env ...string) (*Worker, error) {
 	for _, kv := range env {
 		if !validEnv(kv) {
-			return nil, errors.Join(ErrInvalidConfig, errors.New("cluster: Fork env entry "+kv+" is not KEY=value"))
+			return nil, fmt.Errorf("%w: Fork env entry %q is not KEY=value", ErrInvalidConfig, kv)
 		}
 	}
+	p.startMu.Lock()
+	if !p.started.Load() {
+		// Run has not started: nobody else owns the supervisor's state, and
+		// Run waits for the lock before it takes it over.
+		defer p.startMu.Unlock()
+		s := p.currentSettings()
+		p.emitSetup(s)
+		return p.fork(s, env)
+	}
+	p.startMu.Unlock()
 	var w *Worker
 	var err error
 	if !p.call(func() {
@@ -201,7 +253,7 @@ func (p *Primary) Fork(env ...string) (*Worker, error) {
 			err = ErrNotRunning
 			return
 		}
-		w, err = p.spawn(p.currentSettings(), env, 0, 0)
+		w, err = p.fork(p.currentSettings(), env)
 	}) {
 		return nil, ErrNotRunning
 	}
@@ -209,7 +261,7 @@ func (p *Primary) Fork(env ...string) (*Worker, error) {
 }
 
 // Setup replaces the settings used for workers forked from now on (Node's
-// cluster.setupPrimary) and emits EventSetup. Running workers are not
+// cluster.setupPrimary) and emits [EventSetup]. Running workers are not
 // affected.
 func (p *Primary) Setup(s Settings) error {
 	if err := s.validate(); err != nil {
@@ -218,8 +270,17 @@ func (p *Primary) Setup(s Settings) error {
 	p.settingsMu.Lock()
 	p.settings = s
 	p.settingsMu.Unlock()
+	p.setupDone.Store(true)
 	p.emit(Event{Type: EventSetup, Settings: &s})
 	return nil
+}
+
+// emitSetup emits [EventSetup] with s unless it was emitted already (by
+// Setup, or by a Fork before Run): Node's implicit setupPrimary.
+func (p *Primary) emitSetup(s Settings) {
+	if !p.setupDone.Swap(true) {
+		p.emit(Event{Type: EventSetup, Settings: &s})
+	}
 }
 
 func (p *Primary) currentSettings() Settings {
@@ -255,7 +316,7 @@ func (p *Primary) Broadcast(ctx context.Context, msg []byte) error {
 	return errors.Join(errs...)
 }
 
-// Disconnect stops every worker gracefully (Worker.Disconnect on each, at
+// Disconnect stops every worker gracefully ([Worker.Disconnect] on each, at
 // once) and waits for them; they are not replaced. Run keeps running.
 func (p *Primary) Disconnect(ctx context.Context) error {
 	ws := p.Workers()
@@ -273,7 +334,7 @@ func (p *Primary) Disconnect(ctx context.Context) error {
 }
 
 // Messages returns the channel of messages and requests from workers (Node's
-// 'message' event), each with Message.Worker set. Messages from one worker
+// 'message' event), each with [Message.Worker] set. Messages from one worker
 // arrive in the order it sent them. The channel is closed when Run returns.
 // Until the first call, up to 1,024 messages are kept and later ones
 // dropped; after it, a reader that falls behind slows the sending workers.

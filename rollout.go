@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -22,10 +21,17 @@ type rollout struct {
 	retired []*slotInfo       // old slots retired so far (to refill on abort)
 	gone    map[int]bool      // old slots stopped from outside: not to be replaced
 	fresh   map[int]bool      // slots started by this rollout
-	leaving []*Worker         // old workers told to drain
+	leaving []*Worker         // old workers told to drain (or stopped from outside)
 
 	target, surge, unready int
-	done                   chan error // gets the result; nil for SIGHUP
+	done                   chan rolloutEnd // gets the result; nil for SIGHUP
+}
+
+// rolloutEnd is the result of a rollout: its error, and a channel closed
+// once the workers it stopped are no longer listed.
+type rolloutEnd struct {
+	err  error
+	gone <-chan struct{}
 }
 
 // queued is an old slot waiting for its replacement.
@@ -48,6 +54,7 @@ func (p *Primary) pruneRollout(ro *rollout) {
 			delete(ro.old, slot)
 			ro.gone[slot] = true
 			ro.target--
+			ro.leaving = append(ro.leaving, p.slotWorkers(slot)...)
 		}
 	}
 	q := ro.queue[:0]
@@ -104,25 +111,37 @@ func (p *Primary) stepRollout() {
 	if len(ro.queue) > 0 || len(ro.old) > 0 || p.readySlots(ro.fresh) < len(ro.fresh) {
 		return
 	}
-	for _, w := range ro.leaving {
-		if !w.IsDead() {
-			return
+	// Done only once the old workers have left the table (their EventExit
+	// emitted), not when their processes have ended: IsDead turns true
+	// before that, and Workers would still list them.
+	if p.listed(ro.leaving) || !ro.recycle && p.olderListed(ro.gen) {
+		return
+	}
+	p.finishRollout(nil, nil)
+}
+
+// olderListed reports whether a worker of a generation other than gen is
+// listed: after a reload only its own generation may be.
+func (p *Primary) olderListed(gen int) bool {
+	for _, w := range p.table {
+		if w.gen != gen {
+			return true
 		}
 	}
-	p.finishRollout(nil)
+	return false
 }
 
 // startFresh starts the replacement of one old slot.
 func (p *Primary) startFresh(ro *rollout, old *slotInfo) error {
-	s := ro.settings
-	if ro.recycle {
-		s = old.settings
+	s, exe := ro.settings, (*exeRef)(nil)
+	if ro.recycle { // the same generation: the same program
+		s, exe = old.settings, old.exe
 	}
-	slot := p.newSlot(ro.gen, s, old.env)
+	slot := p.newSlot(ro.gen, s, old.env, exe)
 	ro.fresh[slot] = true
-	if _, err := p.spawn(s, old.env, slot, 0); err != nil {
+	if _, err := p.spawn(slot, 0); err != nil {
 		delete(ro.fresh, slot)
-		delete(p.slots, slot)
+		p.dropSlot(slot)
 		return err
 	}
 	return nil
@@ -141,16 +160,16 @@ func (p *Primary) armReloadReady(ro *rollout, w *Worker) {
 	})
 }
 
-// retire drops an old slot and drains its worker, if it has one.
+// retire drops an old slot and drains its worker, if it has one. Its
+// program stays held until the rollout ends: an abort may refill the slot.
 func (p *Primary) retire(ro *rollout, slot int) {
 	ro.retired = append(ro.retired, ro.old[slot])
+	holdExe(ro.old[slot].exe)
 	delete(ro.old, slot)
-	delete(p.slots, slot)
-	delete(p.deaths, slot)
-	if w := p.slotWorker(slot); w != nil {
-		ro.leaving = append(ro.leaving, w)
-		go w.Disconnect(context.Background())
-	}
+	p.dropSlot(slot)
+	ws := p.slotWorkers(slot) // a dead one not yet removed too: it is waited for
+	ro.leaving = append(ro.leaving, ws...)
+	stopAll(ws)
 }
 
 // retireOrder lists slots with the ones that have no ready worker first.
@@ -217,16 +236,16 @@ func (p *Primary) rolloutExit(w *Worker, code int) {
 func (p *Primary) abortRollout(why error) {
 	ro := p.rollout
 	kept := 0
+	var stopped []*Worker
 	for slot := range ro.fresh {
 		if p.slotReady(slot) {
 			kept++
 			continue
 		}
-		delete(p.slots, slot)
-		delete(p.deaths, slot)
-		if w := p.slotWorker(slot); w != nil {
-			go w.Disconnect(context.Background())
-		}
+		p.dropSlot(slot)
+		ws := p.slotWorkers(slot)
+		stopped = append(stopped, ws...)
+		stopAll(ws)
 	}
 	for _, slot := range p.retireOrder(ro.old) {
 		if len(ro.old)+kept <= ro.target {
@@ -235,10 +254,10 @@ func (p *Primary) abortRollout(why error) {
 		p.retire(ro, slot)
 	}
 	for i := 0; len(ro.old)+kept < ro.target && i < len(ro.retired); i++ {
-		info := ro.retired[i]
-		slot := p.newSlot(info.gen, info.settings, info.env)
-		if _, err := p.spawn(info.settings, info.env, slot, 0); err != nil {
-			p.restartLater(info.settings, info.env, slot, 0)
+		info := ro.retired[i] // restarted as it ran: its generation's program
+		slot := p.newSlot(info.gen, info.settings, info.env, info.exe)
+		if _, err := p.spawn(slot, 0); err != nil {
+			p.restartLater(slot, 1) // its failures count from the next attempt on
 		}
 		kept++
 	}
@@ -248,13 +267,17 @@ func (p *Primary) abortRollout(why error) {
 	} else {
 		p.log.Error("cluster: reload aborted; the old workers keep serving", "err", err)
 	}
-	p.finishRollout(err)
+	p.finishRollout(err, append(stopped, ro.leaving...))
 }
 
-// finishRollout ends the rollout and reports its result.
-func (p *Primary) finishRollout(err error) {
+// finishRollout ends the rollout and reports its result; stopped are the
+// workers it stopped that may still be listed.
+func (p *Primary) finishRollout(err error, stopped []*Worker) {
 	ro := p.rollout
 	p.rollout = nil
+	for _, info := range ro.retired {
+		p.releaseExe(info.exe)
+	}
 	if ro.recycle {
 		if err != nil {
 			p.recycleHold = time.Now().Add(recycleBackoff)
@@ -266,7 +289,7 @@ func (p *Primary) finishRollout(err error) {
 		p.emit(Event{Type: EventReloadDone, Generation: ro.gen, Err: err})
 	}
 	if ro.done != nil {
-		ro.done <- err
+		ro.done <- rolloutEnd{err: err, gone: p.whenGone(stopped)}
 	}
 	if p.again && !p.stopping {
 		p.again = false
@@ -278,6 +301,6 @@ func (p *Primary) finishRollout(err error) {
 func (p *Primary) stopRollout() {
 	if p.rollout != nil {
 		p.again = false
-		p.finishRollout(errors.Join(ErrReloadAborted, ErrNotRunning))
+		p.finishRollout(errors.Join(ErrReloadAborted, ErrNotRunning), nil)
 	}
 }

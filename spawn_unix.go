@@ -3,7 +3,9 @@
 package cluster
 
 import (
+	"errors"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -96,6 +98,21 @@ func startCmd(cmd *exec.Cmd) error {
 	done := make(chan error, 1)
 	spawner.reqs <- spawnReq{cmd, done}
 	return <-done
+}
+
+// checkDir reports why a worker could not start in dir, if it could not.
+func checkDir(dir string) error {
+	fi, err := os.Stat(dir)
+	var pe *fs.PathError
+	switch {
+	case errors.As(err, &pe):
+		return pe.Err
+	case err != nil:
+		return err
+	case !fi.IsDir():
+		return syscall.ENOTDIR
+	}
+	return syscall.Access(dir, 1) // X_OK: the worker must be able to enter it
 }
 
 // exitSignal returns the signal that ended the process, or nil.

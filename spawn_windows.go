@@ -21,4 +21,6 @@ func sysProcAttr() *syscall.SysProcAttr { return nil }
 
 func exitSignal(*os.ProcessState) os.Signal { return nil }
 
+func checkDir(string) error { return nil }
+
 func dupFile(*os.File) (*os.File, error) { return nil, ErrUnsupported }

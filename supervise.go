@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"runtime"
@@ -18,22 +19,38 @@ import (
 // the first of a new series (its back-off starts over).
 const stableAfter = 10 * time.Second
 
-// spawn starts a worker. It runs on the supervisor goroutine. streak is the
-// number of crashes in a row of the slot this worker replaces.
-func (p *Primary) spawn(s Settings, env []string, slot, streak int) (*Worker, error) {
-	if slot == 0 {
-		slot = p.newSlot(p.gen, s, env)
+// fork starts a worker in a new slot of the current generation (supervisor
+// goroutine).
+func (p *Primary) fork(s Settings, env []string) (*Worker, error) {
+	slot := p.newSlot(p.gen, s, env, nil)
+	w, err := p.spawn(slot, 0)
+	if err != nil {
+		p.dropSlot(slot)
 	}
+	return w, err
+}
+
+// spawn starts a worker in slot, with the slot's settings and env. It runs
+// on the supervisor goroutine. streak is the number of crashes in a row of
+// the slot this worker replaces.
+func (p *Primary) spawn(slot, streak int) (*Worker, error) {
 	info := p.slots[slot]
 	if info == nil {
 		return nil, fmt.Errorf("cluster: fork: worker slot %d is gone", slot)
 	}
-	gen := info.gen
+	s, env, gen := info.settings, info.env, info.gen
 	exe := s.Exec
 	if exe == "" {
 		var err error
 		if exe, err = os.Executable(); err != nil {
 			return nil, p.forkFailed(0, fmt.Errorf("cluster: fork: find this program: %w", err))
+		}
+	}
+	if s.Dir != "" {
+		// Checked here: exec would report a bad directory under the
+		// program's name ("fork/exec /path/of/program: no such file").
+		if err := checkDir(s.Dir); err != nil {
+			return nil, p.forkFailed(0, fmt.Errorf("cluster: fork: working directory %q (Settings.Dir): %w", s.Dir, err))
 		}
 	}
 	args := s.Args
@@ -47,6 +64,14 @@ func (p *Primary) spawn(s Settings, env []string, slot, streak int) (*Worker, er
 	p.nextID++
 	id := p.nextID
 	cmd := exec.Command(exe, args...)
+	if cmd.Err == nil {
+		if info.exe == nil {
+			info.exe = p.exeFor(gen, cmd.Path, s.Dir)
+		}
+		if f := info.exe.f; f != nil {
+			cmd.Path = pinnedPath(f) // the file the generation started from; Args[0] stays exe
+		}
+	}
 	cmd.Env = p.workerEnv(s, env, id, gen, len(child))
 	cmd.Dir = s.Dir
 	cmd.ExtraFiles = child
@@ -66,6 +91,10 @@ func (p *Primary) spawn(s Settings, env []string, slot, streak int) (*Worker, er
 	closeFiles(child)
 	if err != nil {
 		ep.close(err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) && pe.Path == cmd.Path {
+			pe.Path = exe // not /proc/self/fd/N
+		}
 		return nil, p.forkFailed(id, fmt.Errorf("cluster: fork worker %d (%s): %w", id, exe, err))
 	}
 	w := &Worker{id: id, slot: slot, gen: gen, owner: ownerSeq.Add(1), started: time.Now(), p: p, proc: cmd.Process, ep: ep,
@@ -90,8 +119,7 @@ func (p *Primary) forkFailed(id int, err error) error {
 
 func (p *Primary) workerEnv(s Settings, extra []string, id, gen, fds int) []string {
 	env := append(append(os.Environ(), s.Env...), extra...)
-	if p.cfg.WorkerProcs != -1 && !hasProcs(env) {
-		n := p.cfg.WorkerProcs
+	if n := p.cfg.WorkerProcs; n != -1 && !hasProcs(env) && (n > 0 || p.cfg.Workers > 0) {
 		if n == 0 {
 			n = max(1, runtime.NumCPU()/p.cfg.Workers)
 		}
@@ -313,19 +341,20 @@ func (p *Primary) onExit(w *Worker, st *os.ProcessState, streak int, lived time.
 	p.forgetWorker(w)
 	p.forgetStateOf(w)
 	p.emit(Event{Type: EventExit, Worker: w, ExitCode: st.ExitCode(), Signal: exitSignal(st)})
+	defer p.settleGone() // last: after any replacement was started
 	defer p.rolloutExit(w, st.ExitCode())
-	if w.ExitedAfterDisconnect() || p.stopping || p.slots[w.slot] == nil { // nil: retired or dropped meanwhile
-		delete(p.slots, w.slot) // stopped on purpose: not to be refilled
-		delete(p.deaths, w.slot)
+	if w.ExitedAfterDisconnect() || p.stopping || p.slots[w.slot] == nil || // nil: retired or dropped meanwhile
+		!p.cfg.Restart.replaces(st) {
+		p.dropSlot(w.slot) // stopped on purpose, or not to be replaced: not to be refilled
 		return
 	}
 	if lived > stableAfter || w.IsReady() {
 		streak = 0 // it had started fine: replace it at once (the budget still counts it)
 	}
-	if p.crashLoop(w) {
+	if p.crashLoop(w.slot, w, exitCause(w, st)) {
 		return
 	}
-	p.restartLater(w.settings, w.env, w.slot, streak)
+	p.restartLater(w.slot, streak)
 }
 
 // markReady records that w is ready (it called Ready, or listens with
