@@ -195,7 +195,7 @@ func (c *Conn) EnqueueFrames(frames []byte) (queued int, err error) {
 // waiting first while more than DefaultHighWater bytes are queued. The
 // payload is not retained after Send returns.
 func (c *Conn) Send(t Type, peer uint32, id uint64, payload []byte) error {
-	return c.send(nil, t, peer, id, payload, false)
+	return c.send(context.Background(), t, peer, id, payload, false)
 }
 
 // SendWritten is Send, returning only once the frame is written to the
@@ -233,7 +233,7 @@ func (c *Conn) send(ctx context.Context, t Type, peer uint32, id uint64, payload
 	// inline: a write cannot be given up midway, a wait in the queue can.
 	burst := !written && now.Sub(c.lastSend) < burstGap
 	c.lastSend = now
-	if burst || c.writing || len(c.pending) > 0 || (ctx != nil && ctx.Done() != nil) {
+	if burst || c.writing || len(c.pending) > 0 || ctx.Done() != nil {
 		c.pending = AppendFrame(c.pending, t, peer, id, payload)
 		c.kick()
 		if !written {
@@ -284,9 +284,9 @@ func (c *Conn) WaitWritten(ctx context.Context) error {
 }
 
 // waitLocked waits on c.space until done reports true, the connection fails
-// (c.err) or ctx (which may be nil) ends. c.mu is held.
+// (c.err) or ctx ends. c.mu is held.
 func (c *Conn) waitLocked(ctx context.Context, done func() bool) error {
-	if ctx != nil && ctx.Done() != nil {
+	if ctx.Done() != nil {
 		stop := context.AfterFunc(ctx, func() {
 			c.mu.Lock()
 			c.space.Broadcast()
@@ -298,8 +298,8 @@ func (c *Conn) waitLocked(ctx context.Context, done func() bool) error {
 		if c.err != nil {
 			return c.err
 		}
-		if ctx != nil && ctx.Err() != nil {
-			return ctx.Err()
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 		c.space.Wait()
 	}
