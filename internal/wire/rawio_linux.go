@@ -34,12 +34,12 @@ type rawIO struct {
 	rerr      syscall.Errno
 	readFn    func(fd uintptr) bool
 
-	// The recvmsg arguments live here, in the heap, not on the stack: the
-	// kernel gets their addresses as integers (on 386, inside sargs),
-	// which the runtime would not update if it moved a goroutine's stack.
-	iov   syscall.Iovec
-	msg   syscall.Msghdr
-	sargs socketcallArgs
+	// The recvmsg arguments live here, in the heap, not on a stack: the
+	// kernel gets their addresses as integers (on 386, from memory in
+	// call), which the runtime would not update if it moved a stack.
+	iov  syscall.Iovec
+	msg  syscall.Msghdr
+	call recvmsgCall
 
 	wbufs   [2][]byte
 	werr    syscall.Errno
@@ -91,7 +91,7 @@ func (r *rawIO) readOnce(fd uintptr) bool {
 		r.msg.SetControllen(len(r.roob))
 	}
 	for {
-		n, e := r.recvmsg(fd, syscall.MSG_CMSG_CLOEXEC)
+		n, e := r.call.recvmsg(fd, &r.msg, syscall.MSG_CMSG_CLOEXEC)
 		switch e {
 		case syscall.EINTR:
 			continue
@@ -100,7 +100,6 @@ func (r *rawIO) readOnce(fd uintptr) bool {
 		}
 		r.rn, r.rerr = int(n), e
 		r.roobn, r.rflags = int(r.msg.Controllen), int(r.msg.Flags)
-		r.iov, r.msg = syscall.Iovec{}, syscall.Msghdr{} // drop the references to rp, roob
 		return true
 	}
 }
@@ -111,6 +110,7 @@ func (r *rawIO) read(p, oob []byte) (n, oobn, flags int, err error) {
 	r.rp, r.roob = p, oob
 	err = r.rc.Read(r.readFn)
 	r.rp, r.roob = nil, nil
+	r.iov, r.msg = syscall.Iovec{}, syscall.Msghdr{} // they point into p, oob
 	switch {
 	case err != nil:
 		return 0, 0, 0, err

@@ -7,12 +7,13 @@ import (
 	"unsafe"
 )
 
-// socketcallArgs is used on 386 and s390x only.
-type socketcallArgs struct{}
+// recvmsgCall makes the recvmsg(2) system call, which here takes its
+// arguments in registers: it holds nothing.
+type recvmsgCall struct{}
 
-// recvmsg is recvmsg(2) on r.msg, without entering the scheduler's
-// system-call state (see rawIO).
-func (r *rawIO) recvmsg(fd, flags uintptr) (uintptr, syscall.Errno) {
-	n, _, e := syscall.RawSyscall(syscall.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&r.msg)), flags)
+// recvmsg is recvmsg(2) on msg, without entering the scheduler's
+// system-call state (see rawIO). msg must not be on a stack.
+func (*recvmsgCall) recvmsg(fd uintptr, msg *syscall.Msghdr, flags uintptr) (uintptr, syscall.Errno) {
+	n, _, e := syscall.RawSyscall(syscall.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(msg)), flags)
 	return n, e
 }
