@@ -7,14 +7,31 @@ GO       ?= go
 # duration ends (go.dev/issue/75804), which no input caused.
 FUZZTIME ?= 200000x
 
-.PHONY: test deps fmt vet race fuzz cross bench bench-deps
+# staticcheck is pinned: 0.8.2 is staticcheck 2026.2.2, which knows Go 1.26.
+# make test installs it (go install) when it is missing or another version.
+STATICCHECK_VERSION ?= 0.8.2
+STATICCHECK = $(shell $(GO) env GOPATH | cut -d: -f1)/bin/staticcheck
 
-test: deps fmt vet race fuzz cross
+# The systems the module must build for: the library, its tests and the
+# examples, each compiled and vetted (make cross).
+CROSS ?= linux/amd64 linux/arm64 linux/386 darwin/arm64 freebsd/amd64 windows/amd64
+# staticcheck runs once per distinct set of files (Linux, Linux on 386,
+# the other Unix systems, Windows): each system costs as much as a build.
+# A file for one more system (say _freebsd.go) adds that system here.
+STATICCHECK_SYSTEMS ?= linux/amd64 linux/386 darwin/arm64 windows/amd64
 
-# What the tests need beyond Go itself. Nothing yet: the tests start real
+.PHONY: test deps fmt vet staticcheck race fuzz cross bench bench-deps
+
+test: deps fmt vet staticcheck race fuzz cross
+
+# What the tests need beyond Go itself: staticcheck. The tests start real
 # worker processes from the test binary and use /bin/sh as a foreign worker.
 deps:
 	@command -v $(GO) >/dev/null || { echo "make test: Go is not on PATH"; exit 1; }
+	@case "$$($(STATICCHECK) -version 2>/dev/null)" in *"($(STATICCHECK_VERSION))"*) ;; *) \
+		echo "installing staticcheck $(STATICCHECK_VERSION)"; \
+		GOBIN= $(GO) install honnef.co/go/tools/cmd/staticcheck@v$(STATICCHECK_VERSION) || exit 1;; \
+	esac
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -22,6 +39,11 @@ fmt:
 
 vet:
 	$(GO) vet ./...
+
+# One run over STATICCHECK_SYSTEMS: code behind build tags is checked too.
+staticcheck:
+	@printf '%s\n' $(STATICCHECK_SYSTEMS) | awk -F/ '{ printf "%s_%s: GOOS=%s GOARCH=%s\n", $$1, $$2, $$1, $$2 }' | \
+		$(STATICCHECK) -matrix ./...
 
 race:
 	$(GO) test -race -count=1 -timeout 8m ./...
@@ -37,9 +59,13 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	done
 
+# Build, vet and compile the tests (not run them) for every system in CROSS.
 cross:
-	GOOS=darwin $(GO) vet ./...
-	GOOS=windows $(GO) vet ./...
+	@for t in $(CROSS); do \
+		echo "cross $$t"; \
+		export GOOS=$${t%/*} GOARCH=$${t#*/}; \
+		$(GO) build ./... && $(GO) vet ./... && $(GO) test -c -o /dev/null ./... >/dev/null || exit 1; \
+	done
 
 bench-deps:
 	@missing=""; \

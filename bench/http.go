@@ -28,7 +28,6 @@ const (
 // server is one HTTP server under test: started, then asked after each run
 // how many connections and requests each of its workers got.
 type server struct {
-	name  string
 	addr  string
 	stats func() ([][2]int, error) // per worker: connections, requests
 	stop  func()

@@ -34,6 +34,13 @@ type rawIO struct {
 	rerr      syscall.Errno
 	readFn    func(fd uintptr) bool
 
+	// The recvmsg arguments live here, in the heap, not on a stack: the
+	// kernel gets their addresses as integers (on 386, from memory in
+	// call), which the runtime would not update if it moved a stack.
+	iov  syscall.Iovec
+	msg  syscall.Msghdr
+	call recvmsgCall
+
 	wbufs   [2][]byte
 	werr    syscall.Errno
 	writeFn func(fd uintptr) bool
@@ -76,18 +83,15 @@ func (r *rawIO) readOnce(fd uintptr) bool {
 			return true
 		}
 	}
-	var iov syscall.Iovec
-	iov.Base = &r.rp[0]
-	iov.SetLen(len(r.rp))
-	var msg syscall.Msghdr
-	msg.Iov = &iov
-	msg.Iovlen = 1
+	r.iov = syscall.Iovec{Base: &r.rp[0]}
+	r.iov.SetLen(len(r.rp))
+	r.msg = syscall.Msghdr{Iov: &r.iov, Iovlen: 1}
 	if len(r.roob) > 0 {
-		msg.Control = &r.roob[0]
-		msg.SetControllen(len(r.roob))
+		r.msg.Control = &r.roob[0]
+		r.msg.SetControllen(len(r.roob))
 	}
 	for {
-		n, _, e := syscall.RawSyscall(syscall.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&msg)), syscall.MSG_CMSG_CLOEXEC)
+		n, e := r.call.recvmsg(fd, &r.msg, syscall.MSG_CMSG_CLOEXEC)
 		switch e {
 		case syscall.EINTR:
 			continue
@@ -95,7 +99,7 @@ func (r *rawIO) readOnce(fd uintptr) bool {
 			return false
 		}
 		r.rn, r.rerr = int(n), e
-		r.roobn, r.rflags = int(msg.Controllen), int(msg.Flags)
+		r.roobn, r.rflags = int(r.msg.Controllen), int(r.msg.Flags)
 		return true
 	}
 }
@@ -106,6 +110,7 @@ func (r *rawIO) read(p, oob []byte) (n, oobn, flags int, err error) {
 	r.rp, r.roob = p, oob
 	err = r.rc.Read(r.readFn)
 	r.rp, r.roob = nil, nil
+	r.iov, r.msg = syscall.Iovec{}, syscall.Msghdr{} // they point into p, oob
 	switch {
 	case err != nil:
 		return 0, 0, 0, err
