@@ -49,8 +49,9 @@ race:
 	$(GO) test -race -count=1 -timeout 8m ./...
 
 # Every decoder of bytes from another process has a fuzz target: package:target.
-FUZZ_TARGETS = ./internal/wire:FuzzReadFrame .:FuzzDecodeReply .:FuzzDecodeLoadEnd \
-	./internal/state:FuzzDecodeWrite ./internal/state:FuzzDecodeEvent ./internal/state:FuzzDecodeSnapshot
+FUZZ_TARGETS = ./internal/wire:FuzzReadFrame .:FuzzDecodeReply .:FuzzDecodeLoadEnd .:FuzzDecodeErr \
+	./internal/state:FuzzDecodeWrite ./internal/state:FuzzDecodeEvent ./internal/state:FuzzDecodeSnapshot \
+	./internal/state:FuzzScan
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

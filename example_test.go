@@ -335,13 +335,13 @@ func ExamplePrimary_Scale() {
 	if wait(cluster.EventReady, 1) {
 		fmt.Println("workers", ids())
 	}
-	if err := p.Scale(3); err != nil {
+	if err := p.Scale(ctx, 3); err != nil {
 		fmt.Println(err)
 	}
 	if wait(cluster.EventReady, 2) {
 		fmt.Println("workers", ids())
 	}
-	if err := p.Scale(1); err != nil {
+	if err := p.Scale(ctx, 1); err != nil {
 		fmt.Println(err)
 	}
 	if wait(cluster.EventExit, 2) {
@@ -409,7 +409,7 @@ func ExampleKV_Load() {
 	fmt.Println("Run returned", <-done)
 	// The store lives in the primary: deleting the key makes the next Load
 	// run a loader again.
-	cluster.Store().Delete("example/config")
+	cluster.Store().Delete(ctx, "example/config")
 	// Output:
 	// the loader ran 1 time
 	// the workers got map[max_conns=100:3]
@@ -419,14 +419,14 @@ func ExampleKV_Load() {
 // Watch delivers what a prefix holds, then OpSynced, then every change, in
 // order, in the primary or in any worker.
 func ExampleKV_Watch() {
-	kv := cluster.Store()
-	kv.Put("example/watch/a", []byte("1"))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	kv := cluster.Store()
+	kv.Put(ctx, "example/watch/a", []byte("1"))
 	changes := kv.Watch(ctx, "example/watch/")
-	kv.Put("example/watch/b", []byte("2"))
-	kv.Delete("example/watch/a")
-	kv.Delete("example/watch/b")
+	kv.Put(ctx, "example/watch/b", []byte("2"))
+	kv.Delete(ctx, "example/watch/a")
+	kv.Delete(ctx, "example/watch/b")
 	for e := range changes {
 		switch e.Op {
 		case cluster.OpSynced:
