@@ -222,7 +222,9 @@ func (c *Conn) Send(t Type, peer uint32, id uint64, payload []byte) error {
 		err = c.write(hdr, nil)
 	}
 	c.mu.Lock()
-	c.spare = hdr[:0]
+	if c.err == nil { // a closed connection keeps no buffer
+		c.spare = hdr[:0]
+	}
 	c.writing = false
 	if err != nil {
 		c.failLocked(err)
@@ -284,7 +286,7 @@ func (c *Conn) writeLoop() {
 			c.mu.Unlock()
 			err := c.writeBatch(buf, fds)
 			c.mu.Lock()
-			if cap(buf) <= 2*DefaultHighWater {
+			if cap(buf) <= 2*DefaultHighWater && c.err == nil {
 				c.spare = buf[:0]
 			} else {
 				c.spare = nil
@@ -318,6 +320,19 @@ func (c *Conn) Flush(timeout time.Duration) bool {
 	}
 }
 
+// WaitBacklog waits until at most n bytes are queued (see Backlog) and
+// returns nil, or until the connection fails or is closed and returns its
+// error. A sender that queues with Enqueue calls it first to respect the
+// peer's pace, as Send does with DefaultHighWater.
+func (c *Conn) WaitBacklog(n int) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for c.err == nil && len(c.pending) > n {
+		c.space.Wait()
+	}
+	return c.err
+}
+
 // failLocked records the first write error and closes the connection.
 func (c *Conn) failLocked(err error) {
 	if c.err == nil {
@@ -327,8 +342,10 @@ func (c *Conn) failLocked(err error) {
 	go c.Close()
 }
 
-// Close closes the connection: pending frames are dropped, blocked writers
-// get ErrClosed and a blocked ReadFrame returns an error.
+// Close closes the connection: pending frames are dropped (with the write
+// buffers: a closed connection that is still referenced holds no memory for
+// them), blocked writers get ErrClosed and a blocked ReadFrame returns an
+// error.
 func (c *Conn) Close() error {
 	var err error
 	c.closeMu.Do(func() {
@@ -336,6 +353,7 @@ func (c *Conn) Close() error {
 		if c.err == nil {
 			c.err = ErrClosed
 		}
+		c.pending, c.spare = nil, nil
 		c.space.Broadcast()
 		closeFiles(c.pfds)
 		c.pfds = nil
