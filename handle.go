@@ -34,6 +34,9 @@ type Worker struct {
 	readerDone chan struct{} // the primary's reader of its channel ended
 	conns      atomic.Int64  // open connections handed off to it (RoundRobin)
 	subscribed atomic.Bool   // it receives the shared state
+	// snapshotSent is closed when the goroutine sending it the shared
+	// state's snapshot ends; set by its reader (see sendSnapshot).
+	snapshotSent chan struct{}
 
 	disconnected bool // EventDisconnect emitted; owned by the supervisor goroutine
 }

@@ -44,7 +44,8 @@ func (p *Primary) handleState(w *Worker, f wire.Frame) error {
 		return fmt.Errorf("%w: write outside a batch", wire.ErrMalformed)
 	case kvSubscribe:
 		if !w.subscribed.Swap(true) {
-			s.AddSink(w.owner, &workerSink{w: w, chunk: min(snapshotChunk, p.cfg.MaxMessageSize/2)})
+			p.sendSnapshot(w, id) // it answers after the last piece
+			return nil
 		}
 		reply(codeOK, 0, nil)
 	case kvLoadBegin:
@@ -100,19 +101,64 @@ func loadHaveReply(e state.Entry) []byte {
 
 // forgetStateOf drops what the shared state holds for a worker that exited:
 // its stream, the keys it owns, the loads it leads (their waiters retry).
+// It runs once w's channel is closed and its reader has ended.
 func (p *Primary) forgetStateOf(w *Worker) {
 	s := processStore()
 	s.RemoveSink(w.owner)
+	if w.snapshotSent != nil {
+		<-w.snapshotSent // it ends: the channel is closed, the sink removed
+	}
 	s.DropOwner(w.owner)
 }
 
-// workerSink streams the store to one worker: a snapshot, then each change.
-// During a batch of writes it holds the changes' frames and queues them in
-// one go (one lock of the channel's queue and one wake-up of its writer for
-// the batch, not one per change).
+// sendSnapshot subscribes w to the shared state: its sink gets every change
+// from now on, and a goroutine sends it the snapshot in pieces of about
+// snapshotChunk bytes, each in its place among the changes (see
+// state.Snapshot), then answers the subscribe request id, so that the
+// worker's Store returns with the whole snapshot in its replica. A piece is
+// taken only once what is queued for w is less than a piece: the primary
+// holds about two pieces for each worker that starts, whatever the size of
+// the store, and none for a worker that does not read. It runs on w's
+// reading goroutine; forgetStateOf joins the goroutine it starts.
+func (p *Primary) sendSnapshot(w *Worker, id uint64) {
+	k := &workerSink{w: w}
+	sn := processStore().AddSink(w.owner, k)
+	size := min(snapshotChunk, p.cfg.MaxMessageSize/2)
+	done := make(chan struct{})
+	w.snapshotSent = done
+	go func() {
+		defer close(done)
+		var buf []byte
+		send := func(pc state.Piece) { // with the store's lock held
+			kind := deltaSnapPart
+			if pc.Last {
+				kind = deltaSnapshot
+			}
+			buf = state.AppendSnapshot(append(buf[:0], kind), pc.Rev, pc.Entries)
+			k.send(buf)
+		}
+		for {
+			if w.ep.conn.WaitBacklog(size) != nil {
+				return // gone: its exit removes the sink
+			}
+			last, err := sn.Next(size, send)
+			if err != nil {
+				return
+			}
+			if last {
+				stateReply(w, id, codeOK, 0, nil)
+				return
+			}
+		}
+	}()
+}
+
+// workerSink streams the store's changes to one worker (and the pieces of
+// its snapshot, see sendSnapshot). During a batch of writes it holds the
+// changes' frames and queues them in one go (one lock of the channel's queue
+// and one wake-up of its writer for the batch, not one per change).
 type workerSink struct {
-	w     *Worker
-	chunk int
+	w *Worker
 
 	held   bool
 	frames []byte // held changes, encoded frames
@@ -136,22 +182,6 @@ func (k *workerSink) Release() {
 	if err == nil {
 		k.checkLag(queued)
 	}
-}
-
-// Snapshot sends the entries in parts of about chunk bytes; the last part
-// carries the revision they stand for.
-func (k *workerSink) Snapshot(rev uint64, entries []state.Entry) {
-	part, size := entries[:0:0], 0
-	for i := range entries {
-		n := len(entries[i].Key) + len(entries[i].Value) + 32
-		if size+n > k.chunk && len(part) > 0 {
-			k.send(state.AppendSnapshot([]byte{deltaSnapPart}, rev, part))
-			part, size = part[:0], 0
-		}
-		part = append(part, entries[i])
-		size += n
-	}
-	k.send(state.AppendSnapshot([]byte{deltaSnapshot}, rev, part))
 }
 
 // Event sends one change; the encoding is shared by every worker's sink.

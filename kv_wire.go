@@ -35,7 +35,7 @@ const (
 	codeInvalid   byte = 3
 	codeAborted   byte = 4 // a load whose leader is gone: try again
 	codeFailed    byte = 5 // the text is the error
-	snapshotChunk      = 1 << 20
+	snapshotChunk      = 128 << 10
 )
 
 // errLoadAborted is what a waiter of a load whose leader went away gets: it

@@ -14,8 +14,8 @@ import (
 // kvReplica is a worker's copy of the shared state, fed by the frames its
 // reading goroutine gets from the primary.
 type kvReplica struct {
-	rep  *state.Replica
-	part []state.Entry // snapshot parts received so far
+	rep *state.Replica
+	dec []state.Entry // the piece of the snapshot being applied, reused
 
 	batch []state.Event // changes read, not applied yet; they alias the read buffer
 	ids   []uint64      // the request each answers, 0 for none
@@ -85,19 +85,19 @@ func (r *kvReplica) applyDelta(b []byte) (uint64, error) {
 		r.rep.Apply(ev)
 		return ev.Rev, nil
 	case deltaSnapPart, deltaSnapshot:
-		rev, entries, err := state.DecodeSnapshot(b[1:])
+		// A piece of the snapshot, in its place among the changes (see
+		// state.Snapshot): applied as it comes. The subscribe request is
+		// answered after the last piece: Store returns once all are in.
+		rev, entries, err := state.DecodeSnapshot(b[1:], r.dec)
 		if err != nil {
 			return 0, fmt.Errorf("%w: %w", wire.ErrMalformed, err)
 		}
-		if b[0] == deltaSnapPart {
-			for _, e := range entries { // they alias the frame, which is reused
-				e.Value = clone(e.Value)
-				r.part = append(r.part, e)
-			}
-			return 0, nil
+		r.rep.LoadPiece(rev, entries)
+		clear(entries) // they alias the frame, which is reused
+		r.dec = entries[:0]
+		if b[0] == deltaSnapshot {
+			r.dec = nil
 		}
-		r.rep.Load(rev, append(r.part, entries...))
-		r.part = nil
 		return 0, nil
 	}
 	return 0, fmt.Errorf("%w: shared-state change of kind %d", wire.ErrMalformed, b[0])

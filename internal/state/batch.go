@@ -12,7 +12,7 @@ package state
 // hash (callers keep it, so that the loads are not optimized away).
 func (m *hashMap) warm(key string) uint64 {
 	t := m.cur.Load()
-	if n := t.slots[m.hash(key)&t.mask].Load(); n != nil {
+	if n := t.slots[t.home(m.hash(key))].Load(); n != nil {
 		return n.hash
 	}
 	return 0

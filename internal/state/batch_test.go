@@ -99,8 +99,7 @@ type holdSink struct {
 	pending int
 }
 
-func (s *holdSink) Snapshot(uint64, []Entry) {}
-func (s *holdSink) Hold()                    { s.held = true; s.log = append(s.log, "hold") }
+func (s *holdSink) Hold() { s.held = true; s.log = append(s.log, "hold") }
 func (s *holdSink) Release() {
 	s.held = false
 	s.log = append(s.log, fmt.Sprintf("release %d", s.pending))

@@ -136,8 +136,7 @@ func BenchmarkReplicaApply(b *testing.B) {
 
 type nopSink struct{ buf []byte }
 
-func (s *nopSink) Snapshot(uint64, []Entry) {}
-func (s *nopSink) Event(ev Event)           { s.buf = AppendEvent(s.buf[:0], ev) }
+func (s *nopSink) Event(ev Event) { s.buf = AppendEvent(s.buf[:0], ev) }
 
 // BenchmarkStoreApply measures a Put through the store at 10k keys, with
 // one sink that encodes every event.

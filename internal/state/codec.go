@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 	"unsafe"
 )
@@ -16,13 +17,15 @@ import (
 //	snapshot: rev:u count:u then per entry:
 //	          key:s value:s rev:u created:u expires:u owner:u
 //
-// DecodeWrite and DecodeEvent return keys and values that alias their
-// input, DecodeSnapshot values that alias it (its keys are copies): the
-// caller must not modify that input while it uses them, and must copy what
-// it keeps (Store.Apply, Replica.Apply and Replica.Load copy keys and values,
-// so passing what was decoded to them and then reusing the buffer is safe:
-// the transport decodes every change and write in its read buffer without
-// allocating). An empty value decodes as nil.
+// A snapshot is a whole store at one revision, or one piece of it (see
+// Snapshot): the same encoding.
+//
+// The decoders return keys and values that alias their input: the caller
+// must not modify that input while it uses them, and must copy what it keeps
+// (Store.Apply, Replica.Apply, Replica.LoadPiece and Replica.Load copy keys
+// and values, so passing what was decoded to them and then reusing the
+// buffer is safe: the transport decodes every change, write and piece in its
+// read buffer without allocating). An empty value decodes as nil.
 
 // AppendWrite appends the encoding of w to dst.
 func AppendWrite(dst []byte, w Write) []byte {
@@ -116,10 +119,11 @@ func AppendSnapshot(dst []byte, rev uint64, entries []Entry) []byte {
 	return dst
 }
 
-// DecodeSnapshot decodes a snapshot encoded by AppendSnapshot. The values of
-// the entries alias b. It requires non-empty keys and 1 <= Created <= Rev
-// <= rev for every entry; it does not check that keys are distinct.
-func DecodeSnapshot(b []byte) (rev uint64, entries []Entry, err error) {
+// DecodeSnapshot decodes a snapshot encoded by [AppendSnapshot] into dst,
+// whose memory it reuses when it has room (pass nil for none). The keys and
+// values of the entries alias b. It requires non-empty keys and 1 <= Created
+// <= Rev <= rev for every entry; it does not check that keys are distinct.
+func DecodeSnapshot(b []byte, dst []Entry) (rev uint64, entries []Entry, err error) {
 	d := decoder{b: b, what: "snapshot"}
 	rev = d.uvarint()
 	count := d.uvarint()
@@ -129,10 +133,10 @@ func DecodeSnapshot(b []byte) (rev uint64, entries []Entry, err error) {
 	if d.err != nil {
 		return 0, nil, d.err
 	}
-	entries = make([]Entry, count)
+	entries = slices.Grow(dst[:0], int(count))[:count]
 	for i := range entries {
 		e := &entries[i]
-		e.Key = d.key()
+		e.Key = d.aliasKey()
 		e.Value = d.bytes()
 		e.Rev = d.uvarint()
 		if d.err == nil && (e.Rev == 0 || e.Rev > rev) {
@@ -243,8 +247,6 @@ func (d *decoder) bytes() []byte {
 	return b
 }
 
-func (d *decoder) string() string { return string(d.bytes()) }
-
 // aliasString reads a string that aliases the input.
 func (d *decoder) aliasString() string {
 	b := d.bytes()
@@ -252,15 +254,6 @@ func (d *decoder) aliasString() string {
 		return ""
 	}
 	return unsafe.String(&b[0], len(b))
-}
-
-// key reads a non-empty string.
-func (d *decoder) key() string {
-	k := d.string()
-	if d.err == nil && k == "" {
-		d.fail("empty key")
-	}
-	return k
 }
 
 // aliasKey reads a non-empty string that aliases the input.

@@ -15,8 +15,10 @@
 // size of the store. The Store hands every event to each registered [Sink],
 // in revision order, and the transport forwards it to one worker, whose
 // [Replica] applies it. A new worker is registered with [Store.AddSink]: it
-// receives a snapshot (every entry and the revision it stands for) then every
-// later event, with no gap and no duplicate.
+// receives every later event, with no gap and no duplicate, and among them
+// the content of the store in pieces of bounded size ([Snapshot.Next]), so
+// that a new worker costs the primary a piece at a time, not a copy of the
+// store.
 //
 // # Local, lock-free reads
 //
@@ -34,12 +36,14 @@
 //
 // # Callbacks and the goroutines that call them
 //
-//   - [Sink.Snapshot] and [Sink.Event] are called by whichever goroutine
-//     made the change ([Store.Apply], [Store.DropOwner], [Store.FinishLoad],
-//     [Store.AddSink]) or by the TTL timer's goroutine, always with the
-//     store's write lock held. They must return quickly (encode and enqueue),
-//     must not block on the network, and must not call any Store method.
-//     They may keep the values they are given: they are immutable.
+//   - [Sink.Event] is called by whichever goroutine made the change
+//     ([Store.Apply], [Store.DropOwner], [Store.FinishLoad]) or by the TTL
+//     timer's goroutine, and the send function given to [Snapshot.Next] by
+//     the goroutine that calls Next, always with the store's write lock
+//     held. They must return quickly (encode and enqueue), must not block
+//     on the network, and must not call any Store method. Events and their
+//     values may be kept (they are immutable); a piece's entries are reused
+//     after send returns.
 //   - The done callbacks of [Store.BeginLoad] are called without any lock
 //     held, by the goroutine that finished or aborted the load. They may call
 //     the Store and do I/O.
@@ -63,9 +67,9 @@
 //
 // # Wire encoding
 //
-// [AppendWrite], [AppendEvent] and [AppendSnapshot] produce a compact binary
-// form (one byte for the kind or operation, unsigned varints for lengths and
-// numbers). The decoders accept only the canonical encoding that the
-// encoders produce, never panic, bound every length by the input, and return
-// errors that wrap [ErrMalformed].
+// [AppendWrite], [AppendEvent] and [AppendSnapshot] (a whole snapshot or a
+// piece of one) produce a compact binary form (one byte for the kind or
+// operation, unsigned varints for lengths and numbers). The decoders accept
+// only the canonical encoding that the encoders produce, never panic, bound
+// every length by the input, and return errors that wrap [ErrMalformed].
 package state

@@ -25,6 +25,9 @@ var (
 	// ErrNotLeader is returned by FinishLoad when the requester does not
 	// lead a load of that key (it never did, or the load was aborted).
 	ErrNotLeader = errors.New("state: not the leader of a load of this key")
+	// ErrSinkRemoved is returned by Snapshot.Next once its sink was removed
+	// or replaced.
+	ErrSinkRemoved = errors.New("state: sink removed")
 	// ErrMalformed is wrapped by the errors of the decoders, and by the
 	// error of a write that is not well formed (unknown kind, negative TTL).
 	ErrMalformed = errors.New("state: malformed data")

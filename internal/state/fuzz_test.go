@@ -3,6 +3,8 @@ package state
 import (
 	"bytes"
 	"errors"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -61,8 +63,20 @@ func FuzzDecodeSnapshot(f *testing.F) {
 		{Key: "b", Rev: 10, Created: 10},
 	}))
 	f.Add([]byte{1, 0xff, 0xff, 0xff, 0xff, 0x0f})
+	// Decoded into a reused slice, as the transport does with the pieces of
+	// a snapshot: what an earlier input left in it must never show.
+	var reused []Entry
 	f.Fuzz(func(t *testing.T, b []byte) {
-		rev, entries, err := DecodeSnapshot(b)
+		fresh, freshEntries, freshErr := DecodeSnapshot(b, nil)
+		rev, entries, err := DecodeSnapshot(b, reused)
+		if (err == nil) != (freshErr == nil) || rev != fresh || len(entries) != len(freshEntries) ||
+			!slices.EqualFunc(entries, freshEntries, func(a, b Entry) bool { return reflect.DeepEqual(a, b) }) {
+			t.Fatalf("into a reused slice: %d %d entries, %v; into nil: %d %d entries, %v",
+				rev, len(entries), err, fresh, len(freshEntries), freshErr)
+		}
+		if err == nil {
+			reused = entries
+		}
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) {
 				t.Fatalf("error %v does not wrap ErrMalformed", err)
@@ -79,6 +93,18 @@ func FuzzDecodeSnapshot(f *testing.F) {
 		r.Load(rev, entries)
 		if r.Rev() != rev || r.Len() > len(entries) {
 			t.Fatalf("replica at %d with %d keys", r.Rev(), r.Len())
+		}
+		p := NewReplica() // as a piece: the same content
+		p.LoadPiece(rev, entries)
+		if p.Rev() != rev || p.Len() != r.Len() {
+			t.Fatalf("piece: replica at %d with %d keys, want %d with %d", p.Rev(), p.Len(), rev, r.Len())
+		}
+		for _, e := range entries {
+			got, _ := p.Get(e.Key)
+			want, _ := r.Get(e.Key)
+			if !sameEntry(got, want) {
+				t.Fatalf("piece: %+v, whole snapshot: %+v", got, want)
+			}
 		}
 	})
 }

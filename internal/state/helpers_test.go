@@ -9,7 +9,8 @@ import (
 	"time"
 )
 
-// pipeSink plays the transport: it encodes what the store gives it into
+// pipeSink plays the transport: it encodes what the store gives it (events,
+// and the pieces of the snapshot that follow puts in their place) into
 // frames, queued without blocking, and a goroutine decodes them and feeds a
 // replica, checking that revisions follow each other with no gap.
 type pipeSink struct {
@@ -20,6 +21,11 @@ type pipeSink struct {
 	kick    chan struct{}
 	stopped chan struct{}
 	quit    chan struct{}
+
+	// Owned by run's goroutine.
+	started bool    // a frame was applied
+	last    uint64  // the revision of the last frame
+	dec     []Entry // decoded pieces, reused
 }
 
 func newPipeSink(t testing.TB) *pipeSink {
@@ -44,8 +50,24 @@ func (p *pipeSink) push(frame []byte) {
 	}
 }
 
-func (p *pipeSink) Snapshot(rev uint64, entries []Entry) {
-	p.push(append([]byte{'S'}, AppendSnapshot(nil, rev, entries)...))
+// follow adds p to s as sink id and sends it the snapshot, in pieces of
+// about size bytes, on the calling goroutine: writes may come in between.
+func (p *pipeSink) follow(s *Store, id uint64, size int) {
+	sn := s.AddSink(id, p)
+	for {
+		last, err := sn.Next(size, p.piece)
+		if err != nil {
+			p.t.Errorf("snapshot of sink %d: %v", id, err)
+			return
+		}
+		if last {
+			return
+		}
+	}
+}
+
+func (p *pipeSink) piece(pc Piece) {
+	p.push(AppendSnapshot([]byte{'P'}, pc.Rev, pc.Entries))
 }
 
 func (p *pipeSink) Event(ev Event) {
@@ -75,13 +97,18 @@ func (p *pipeSink) run() {
 
 func (p *pipeSink) apply(f []byte) {
 	switch f[0] {
-	case 'S':
-		rev, entries, err := DecodeSnapshot(f[1:])
+	case 'P':
+		rev, entries, err := DecodeSnapshot(f[1:], p.dec)
 		if err != nil {
 			p.t.Errorf("snapshot: %v", err)
 			return
 		}
-		p.rep.Load(rev, entries)
+		if p.started && rev != p.last {
+			p.t.Errorf("piece at revision %d after revision %d", rev, p.last)
+		}
+		p.started, p.last = true, rev
+		p.rep.LoadPiece(rev, entries)
+		p.dec = entries
 		clear(f)
 	case 'E':
 		ev, err := DecodeEvent(f[1:])
@@ -89,9 +116,10 @@ func (p *pipeSink) apply(f []byte) {
 			p.t.Errorf("event: %v", err)
 			return
 		}
-		if want := p.rep.Rev() + 1; ev.Rev != want {
-			p.t.Errorf("event at revision %d, want %d (gap or duplicate)", ev.Rev, want)
+		if p.started && ev.Rev != p.last+1 {
+			p.t.Errorf("event at revision %d after revision %d (gap or duplicate)", ev.Rev, p.last)
 		}
+		p.started, p.last = true, ev.Rev
 		p.rep.Apply(ev)
 		clear(f) // the replica must have copied what it keeps
 	}

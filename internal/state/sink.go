@@ -3,17 +3,14 @@ package state
 import "slices"
 
 // Sink receives the changes of a Store, in revision order; the transport
-// registers one per worker connection. Its methods are called with the
-// store's write lock held, on the goroutine that made the change (or the TTL
-// timer's): they must return quickly (encode, enqueue), must not wait for
-// the peer, and must not call the Store. The entries and events they are
-// given are immutable and may be kept.
+// registers one per worker connection. Its Event is called with the store's
+// write lock held, on the goroutine that made the change (or the TTL
+// timer's): it must return quickly (encode, enqueue), must not wait for the
+// peer, and must not call the Store. The events it is given are immutable
+// and may be kept.
 type Sink interface {
-	// Snapshot is called once, by AddSink, with every entry and the revision
-	// they stand for.
-	Snapshot(rev uint64, entries []Entry)
-	// Event is called for every later change, in revision order, with no
-	// gap after the snapshot's revision.
+	// Event is called for every change after the sink was added, in
+	// revision order, with no gap.
 	Event(ev Event)
 }
 
@@ -30,22 +27,26 @@ type Batcher interface {
 type sinkEntry struct {
 	id   uint64
 	sink Sink
+	snap *Snapshot
 }
 
-// AddSink registers sink under id (replacing a sink of the same id) and
-// calls its Snapshot with the current content, then its Event for every
-// later change: atomically, with no gap and no duplicate. It does nothing
-// after Close.
-func (s *Store) AddSink(id uint64, sink Sink) {
+// AddSink registers sink under id (replacing a sink of the same id): its
+// Event is called for every later change. It returns the Snapshot that
+// hands out the current content in pieces, each in its place among those
+// events (see [Snapshot.Next]): a replica that applies the pieces and the
+// events in that order holds the store's content after the last piece and
+// follows it from then on. After [Store.Close] the sink is not registered and
+// the snapshot's Next fails with [ErrClosed].
+func (s *Store) AddSink(id uint64, sink Sink) *Snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	sn := &Snapshot{s: s, rev: s.rep.Rev()}
 	if s.closed {
-		return
+		return sn
 	}
 	s.removeSinkLocked(id)
-	rev, entries := s.rep.Entries()
-	sink.Snapshot(rev, entries)
-	s.sinks = append(s.sinks, sinkEntry{id: id, sink: sink})
+	s.sinks = append(s.sinks, sinkEntry{id: id, sink: sink, snap: sn})
+	return sn
 }
 
 // RemoveSink unregisters the sink of id, if any. Once it returns, the sink

@@ -3,6 +3,7 @@ package state
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand"
 	"strings"
 	"sync"
@@ -108,7 +109,7 @@ func TestStoreConcurrent(t *testing.T) {
 	p1, p2 := newPipeSink(t), newPipeSink(t)
 	defer p1.close()
 	defer p2.close()
-	s.AddSink(1, p1)
+	p1.follow(s, 1, 64)
 
 	type call struct {
 		w   Write
@@ -125,7 +126,7 @@ func TestStoreConcurrent(t *testing.T) {
 			rng := rand.New(rand.NewSource(int64(g)))
 			for i := 0; i < ops; i++ {
 				if i == ops/2 && g == 0 {
-					s.AddSink(2, p2)
+					p2.follow(s, 2, 64)
 				}
 				w := Write{Kind: Kind(1 + rng.Intn(4)), Key: fmt.Sprintf("key-%d", rng.Intn(keys))}
 				if w.Kind != KindDelete {
@@ -222,8 +223,12 @@ type recordSink struct {
 	events []Event
 }
 
-func (r *recordSink) Snapshot(rev uint64, entries []Entry) {
-	r.snap, r.n, r.last = rev, len(entries), rev
+// take takes the whole snapshot in one piece.
+func (r *recordSink) take(sn *Snapshot) {
+	last, err := sn.Next(math.MaxInt, func(p Piece) { r.snap, r.n, r.last = p.Rev, len(p.Entries), p.Rev })
+	if !last || err != nil {
+		r.t.Fatalf("snapshot in one piece: last %v, %v", last, err)
+	}
 }
 
 func (r *recordSink) Event(ev Event) {
@@ -240,7 +245,7 @@ func TestStoreSinks(t *testing.T) {
 	put(t, s, "a", "1")
 	put(t, s, "b", "2")
 	rs := &recordSink{t: t}
-	s.AddSink(5, rs)
+	rs.take(s.AddSink(5, rs))
 	if rs.snap != 2 || rs.n != 2 {
 		t.Fatalf("snapshot at %d with %d entries", rs.snap, rs.n)
 	}
@@ -257,7 +262,7 @@ func TestStoreSinks(t *testing.T) {
 	if ev := rs.events[1]; ev.Op != OpDelete || ev.Key != "a" || ev.Rev != 4 {
 		t.Fatalf("delete event %+v", ev)
 	}
-	other := &recordSink{t: t}
+	other := &recordSink{t: t, last: s.Rev()}
 	s.AddSink(5, other) // replaces
 	s.RemoveSink(99)
 	put(t, s, "d", "4")
@@ -345,7 +350,7 @@ func TestStoreAddSinkNoGap(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 		p := newPipeSink(t)
 		defer p.close()
-		s.AddSink(uint64(i), p)
+		p.follow(s, uint64(i), 50)
 		sinks = append(sinks, p)
 	}
 	time.Sleep(5 * time.Millisecond)

@@ -2,12 +2,16 @@ package state
 
 import (
 	"hash/maphash"
+	"math/bits"
 	"sync/atomic"
 )
 
 // The replica's index is an open-addressing hash table (linear probing)
 // with one writer and any number of lock-free readers:
 //
+//   - A key's home slot is given by the top bits of its hash, so the homes
+//     follow the order of the hashes whatever the size of the table: a
+//     range of hashes is a run of slots in every table (see snapshot.go).
 //   - A slot holds an atomic pointer to an immutable node. A write of an
 //     existing key stores a new node in its slot; a delete stores the
 //     tombstone; an insert fills a tombstone or an empty slot of the probe
@@ -28,15 +32,20 @@ import (
 type table struct {
 	slots []atomic.Pointer[node]
 	mask  uint64
+	shift uint8 // 64 - log2(len(slots)): a hash's home is hash >> shift
 }
 
 func newTable(size int) *table {
-	return &table{slots: make([]atomic.Pointer[node], size), mask: uint64(size - 1)}
+	return &table{slots: make([]atomic.Pointer[node], size), mask: uint64(size - 1),
+		shift: uint8(64 - bits.TrailingZeros(uint(size)))}
 }
+
+// home returns the slot where the probe for hash h starts.
+func (t *table) home(h uint64) uint64 { return h >> (t.shift & 63) } // & 63: one instruction
 
 // find returns the node of key in t, or nil.
 func (t *table) find(h uint64, key string) *node {
-	for i := h & t.mask; ; i = (i + 1) & t.mask {
+	for i := t.home(h); ; i = (i + 1) & t.mask {
 		n := t.slots[i].Load()
 		if n == nil {
 			return nil
@@ -50,7 +59,7 @@ func (t *table) find(h uint64, key string) *node {
 // insert puts n into t, which is not published yet, replacing a node of the
 // same key. It reports whether the key is new.
 func (t *table) insert(n *node) bool {
-	for i := n.hash & t.mask; ; i = (i + 1) & t.mask {
+	for i := t.home(n.hash); ; i = (i + 1) & t.mask {
 		c := t.slots[i].Load()
 		if c == nil {
 			t.slots[i].Store(n)
@@ -93,7 +102,7 @@ func (m *hashMap) put(e Entry) (n, old *node) {
 	h := m.hash(e.Key)
 	t := m.cur.Load()
 	free := -1
-	i := h & t.mask
+	i := t.home(h)
 	for ; ; i = (i + 1) & t.mask {
 		c := t.slots[i].Load()
 		if c == nil {
@@ -137,7 +146,7 @@ func (m *hashMap) put(e Entry) (n, old *node) {
 func (m *hashMap) remove(key string) *node {
 	h := m.hash(key)
 	t := m.cur.Load()
-	for i := h & t.mask; ; i = (i + 1) & t.mask {
+	for i := t.home(h); ; i = (i + 1) & t.mask {
 		c := t.slots[i].Load()
 		if c == nil {
 			return nil

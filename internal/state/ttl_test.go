@@ -70,7 +70,7 @@ func TestTTLTimer(t *testing.T) {
 	defer s.Close()
 	p := newPipeSink(t)
 	defer p.close()
-	s.AddSink(1, p)
+	p.follow(s, 1, 1<<10)
 	w := s.Replica().Watch("t/")
 	defer w.Close()
 	if ev := recv(t, w); ev.Op != OpSynced {

@@ -257,7 +257,9 @@ func (c *Conn) send(ctx context.Context, t Type, peer uint32, id uint64, payload
 		err = c.write(hdr, nil)
 	}
 	c.mu.Lock()
-	c.spare = hdr[:0]
+	if c.err == nil { // a closed connection keeps no buffer
+		c.spare = hdr[:0]
+	}
 	c.writing = false
 	if err != nil {
 		c.failLocked(err)
@@ -356,7 +358,7 @@ func (c *Conn) writeLoop() {
 			c.mu.Unlock()
 			err := c.writeBatch(buf, fds)
 			c.mu.Lock()
-			if cap(buf) <= 2*DefaultHighWater {
+			if cap(buf) <= 2*DefaultHighWater && c.err == nil {
 				c.spare = buf[:0]
 			} else {
 				c.spare = nil
@@ -392,6 +394,19 @@ func (c *Conn) Flush(timeout time.Duration) bool {
 	}
 }
 
+// WaitBacklog waits until at most n bytes are queued (see Backlog) and
+// returns nil, or until the connection fails or is closed and returns its
+// error. A sender that queues with Enqueue calls it first to respect the
+// peer's pace, as Send does with DefaultHighWater.
+func (c *Conn) WaitBacklog(n int) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for c.err == nil && len(c.pending) > n {
+		c.space.Wait()
+	}
+	return c.err
+}
+
 // failLocked records the first write error. Only the writing half is shut:
 // what the peer wrote before it went away is still read, up to the end of
 // the stream (a worker's last messages before it exited are delivered).
@@ -407,8 +422,10 @@ func (c *Conn) failLocked(err error) {
 	go c.Close() // cannot be half closed: closed whole (Close takes c.mu)
 }
 
-// Close closes the connection: pending frames are dropped, blocked writers
-// get ErrClosed and a blocked ReadFrame returns an error.
+// Close closes the connection: pending frames are dropped (with the write
+// buffers: a closed connection that is still referenced holds no memory for
+// them), blocked writers get ErrClosed and a blocked ReadFrame returns an
+// error.
 func (c *Conn) Close() error {
 	var err error
 	c.closeMu.Do(func() {
@@ -416,6 +433,7 @@ func (c *Conn) Close() error {
 		if c.err == nil {
 			c.err = ErrClosed
 		}
+		c.pending, c.spare = nil, nil
 		c.space.Broadcast()
 		closeFiles(c.pfds)
 		c.pfds = nil

@@ -292,6 +292,51 @@ func TestBackpressure(t *testing.T) {
 	}
 }
 
+// TestWaitBacklog: WaitBacklog waits while more is queued than asked, while
+// the peer does not read, returns once it has read, and returns the error
+// of a connection closed under it.
+func TestWaitBacklog(t *testing.T) {
+	a, b := pair(t, 0)
+	const frames = 128 // 8 MiB: more than socket buffers hold
+	for i := range frames {
+		if err := a.Enqueue(TypeMsg, 0, uint64(i), make([]byte, 64<<10)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- a.WaitBacklog(128 << 10) }()
+	select {
+	case err := <-waited:
+		queued, _ := a.Backlog()
+		t.Fatalf("WaitBacklog returned %v with %d bytes queued and nobody reading", err, queued)
+	case <-time.After(200 * time.Millisecond):
+	}
+	for i := range frames {
+		if f, err := b.ReadFrame(); err != nil || f.ID != uint64(i) {
+			t.Fatalf("frame %d: id %d, %v", i, f.ID, err)
+		}
+	}
+	if err := <-waited; err != nil {
+		t.Fatalf("WaitBacklog once read: %v", err)
+	}
+	if queued, _ := a.Backlog(); queued > 128<<10 {
+		t.Fatalf("%d bytes queued after WaitBacklog", queued)
+	}
+	for i := range frames {
+		a.Enqueue(TypeMsg, 0, uint64(i), make([]byte, 64<<10))
+	}
+	go func() { waited <- a.WaitBacklog(0) }()
+	a.Close()
+	select {
+	case err := <-waited:
+		if !errors.Is(err, ErrClosed) {
+			t.Fatalf("WaitBacklog on a closed connection: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not release WaitBacklog")
+	}
+}
+
 func TestFlush(t *testing.T) {
 	a, b := pair(t, 0)
 	for i := range 100 {
