@@ -128,15 +128,7 @@ func TestWorkerDisconnectIsADeliberateStop(t *testing.T) {
 	if !w.ExitedAfterDisconnect() {
 		t.Fatal("ExitedAfterDisconnect is false after the worker's own Disconnect")
 	}
-	// Fork goes through the supervisor after the exit was handled: had the
-	// slot been refilled, its worker would be listed by now.
-	extra, err := tc.p.Fork()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ws := tc.p.Workers(); len(ws) != 1 || ws[0] != extra {
-		t.Fatalf("workers after a deliberate disconnect: %v, want only the forked one", ws)
-	}
+	tc.onlyForked("a worker that disconnected on purpose")
 	var disconnects int
 	for _, ty := range tc.types(w) {
 		if ty == cluster.EventDisconnect {

@@ -205,3 +205,18 @@ func (s *safeBuffer) String() string {
 }
 
 func env(mode string) []string { return []string{envMode + "=" + mode} }
+
+// onlyForked checks that no worker was started to replace one that
+// stopped on purpose: it forks one more worker, which goes through the
+// supervisor after the exit was handled (a replacement would be listed by
+// then), and expects it to be the only one.
+func (tc *testCluster) onlyForked(what string) {
+	tc.t.Helper()
+	extra, err := tc.p.Fork()
+	if err != nil {
+		tc.t.Fatal(err)
+	}
+	if ws := tc.p.Workers(); len(ws) != 1 || ws[0] != extra {
+		tc.t.Fatalf("%s was replaced: workers %v besides the one forked", what, ws)
+	}
+}

@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync"
 	"time"
 
@@ -137,7 +136,7 @@ func (w *workerLink) kvSynced(ctx context.Context) error {
 func (w *workerLink) kvSyncedOrLog() {
 	if err := w.kvSynced(context.Background()); err != nil {
 		w.kv.logOnce.Do(func() {
-			fmt.Fprintf(os.Stderr, "gocluster: worker %d: shared state: %v\n", role.id, err)
+			logger().Error("cluster: shared state unavailable", "worker", role.id, "err", err)
 		})
 	}
 }
