@@ -130,12 +130,26 @@ func (p *Primary) sendSnapshot(w *Worker, id uint64) {
 		defer close(done)
 		var buf []byte
 		send := func(pc state.Piece) { // with the store's lock held
-			kind := deltaSnapPart
-			if pc.Last {
-				kind = deltaSnapshot
+			// A piece ends only at an empty slot of the table, so it may
+			// hold more than size: it goes in frames of at most size bytes
+			// (or one entry), every one but the piece's last a part.
+			entries := pc.Entries
+			for {
+				n, bytes := 0, 0
+				for n < len(entries) && (n == 0 || bytes+snapshotEntrySize(&entries[n]) <= size) {
+					bytes += snapshotEntrySize(&entries[n])
+					n++
+				}
+				kind := deltaSnapPart
+				if pc.Last && n == len(entries) {
+					kind = deltaSnapshot
+				}
+				buf = state.AppendSnapshot(append(buf[:0], kind), pc.Rev, entries[:n])
+				k.send(buf)
+				if entries = entries[n:]; len(entries) == 0 {
+					return
+				}
 			}
-			buf = state.AppendSnapshot(append(buf[:0], kind), pc.Rev, pc.Entries)
-			k.send(buf)
 		}
 		for {
 			if w.ep.conn.WaitBacklog(size) != nil {
@@ -152,6 +166,10 @@ func (p *Primary) sendSnapshot(w *Worker, id uint64) {
 		}
 	}()
 }
+
+// snapshotEntrySize bounds the encoded size of e in a snapshot frame: its
+// key and value, their lengths and four numbers, each at most 10 bytes.
+func snapshotEntrySize(e *state.Entry) int { return len(e.Key) + len(e.Value) + 60 }
 
 // workerSink streams the store's changes to one worker (and the pieces of
 // its snapshot, see sendSnapshot). During a batch of writes it holds the

@@ -214,3 +214,20 @@ func contentOf(digest string) string {
 	_, content, _ := strings.Cut(digest, " ")
 	return content
 }
+
+// TestKVSnapshotFitsTheSmallestMessageSize: with MaxMessageSize at its
+// minimum, a snapshot of values a third of that size still reaches a worker
+// (a piece of the table larger than a message goes in several frames).
+func TestKVSnapshotFitsTheSmallestMessageSize(t *testing.T) {
+	fillStore(t, "smallframes/", 2000, 1500)
+	tc := startCluster(t, cluster.Config{Workers: 1, MaxMessageSize: cluster.MinMessageSize})
+	w := tc.ready(1)[0]
+	if got, want := ask(t, w, "kvdigest:smallframes/"), digest(cluster.Store(), "smallframes/"); got != want {
+		t.Fatalf("worker's replica %s, primary's %s", got, want)
+	}
+	for _, e := range tc.all() {
+		if e.Type == cluster.EventExit {
+			t.Fatalf("a worker exited: %v", e)
+		}
+	}
+}
