@@ -274,8 +274,11 @@ func (p *Primary) watchHandoffs(w *Worker) bool {
 		go func() {
 			defer close(done)
 			// The reader ends after the last frame w wrote, so every
-			// confirmation w sent has been counted.
+			// confirmation w sent has been counted; and w may still serve
+			// what it took until its process is gone (its channel can end
+			// first: Disconnect, or the primary cut it off).
 			<-w.readerDone
+			<-w.exited
 			p.lns.mu.Lock()
 			var es []*listenEntry
 			for _, e := range p.lns.byKey {

@@ -298,6 +298,11 @@ func (p *Primary) forgetWorker(w *Worker) {
 	if done != nil {
 		<-done
 	}
+	p.stopHandingTo(w)
+}
+
+// stopHandingTo takes w out of every listener: it gets no more connections.
+func (p *Primary) stopHandingTo(w *Worker) {
 	p.lns.mu.Lock()
 	defer p.lns.mu.Unlock()
 	for _, e := range p.lns.byKey {

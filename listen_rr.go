@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +14,20 @@ import (
 // before Accept. The primary hands a worker no more than that many it has
 // not confirmed, so the backlog never overflows.
 const rrBacklog = 1024
+
+// closeAll closes every RoundRobin listener of this worker; the connections
+// they were handed and had not accepted go back to the primary.
+func (h *handoffs) closeAll() {
+	h.mu.Lock()
+	ls := make([]*rrListener, 0, len(h.m))
+	for _, l := range h.m {
+		ls = append(ls, l)
+	}
+	h.mu.Unlock()
+	for _, l := range ls {
+		l.Close()
+	}
+}
 
 // handoffs holds this worker's RoundRobin listeners by key.
 type handoffs struct {
@@ -78,14 +93,15 @@ type rrListener struct {
 }
 
 // Accept returns the next connection handed to this worker. It confirms
-// the connection to the primary (ctlTaken): from then on the connection is
-// this process's, and dies with it; until then the primary gives it to
-// another worker if this one ends.
+// the connection to the primary (ctlTaken) and returns once the
+// confirmation is written: from then on the connection is this process's,
+// and dies with it; until then the primary gives it to another worker if
+// this one ends.
 func (l *rrListener) Accept() (net.Conn, error) {
 	for {
 		select {
 		case c := <-l.conns:
-			if self.ep.enqueue(wire.TypeCtl, 0, c.id, l.taken) == nil {
+			if self.ep.sendWritten(context.Background(), wire.TypeCtl, 0, c.id, l.taken) == nil {
 				return c, nil
 			}
 			// The channel is gone, so the primary hands this connection to

@@ -75,11 +75,21 @@ func testWorker(mode string) int {
 		}
 		wg.Wait()
 		return 0
-	case "leave": // disconnects on purpose, then checks that sends fail
+	case "leave": // listens, disconnects on purpose, then checks that sends fail
+		ln, err := cluster.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 8
+		}
 		cluster.Ready()
 		<-cluster.Messages() // the test's go-ahead
-		if err := cluster.Disconnect(context.Background()); err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := cluster.Disconnect(ctx); err != nil {
 			return 4
+		}
+		if c, err := ln.Accept(); err == nil { // Disconnect closed it
+			c.Close()
+			return 7
 		}
 		if err := cluster.Send([]byte("after")); !errors.Is(err, cluster.ErrDisconnected) {
 			return 5

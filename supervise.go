@@ -284,7 +284,7 @@ func (p *Primary) route(src *Worker, f wire.Frame) {
 // purpose, and it gets no more connections.
 func (p *Primary) onBye(w *Worker, id uint64) {
 	w.disconnect.Store(true)
-	p.forgetWorker(w)
+	p.stopHandingTo(w) // not forgetWorker: it waits for this reader to end
 	w.ep.enqueue(wire.TypeRep, 0, id, nil)
 }
 

@@ -310,7 +310,13 @@ func Disconnect(ctx context.Context) error {
 		return opErr("disconnect", err)
 	}
 	self.leaving.Store(true)
+	// Connections handed to this worker and not accepted go back first, so
+	// that the primary gives them to another worker now.
+	self.handoff.closeAll()
 	r := self.ep.call(ctx, wire.TypeCtl, 0, []byte{ctlBye})
+	if r.err == nil {
+		self.ep.conn.WaitWritten(ctx) // what was queued after the notice
+	}
 	self.ep.close(errors.New("this worker disconnected"))
 	if r.err != nil && !errors.Is(r.err, ErrDisconnected) {
 		return opErr("disconnect", r.err)
