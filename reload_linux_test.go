@@ -62,6 +62,17 @@ func TestAbortedReloadRestartsTheOldBuild(t *testing.T) {
 	if got := ask(t, old[1], "echo:alive"); got != "alive" {
 		t.Fatalf("the other old worker answered %q", got)
 	}
+	// A worker forked after the abort joins the generation that serves.
+	forked, err := tc.p.Fork()
+	if err != nil {
+		t.Fatal(err)
+	}
+	end = tc.waitFor(10*time.Second, "ready or exit of the forked worker", func(e cluster.Event) bool {
+		return e.Worker == forked && (e.Type == cluster.EventReady || e.Type == cluster.EventExit)
+	})
+	if end.Type == cluster.EventExit || forked.Generation() != 1 {
+		t.Fatalf("a worker forked after the abort: generation %d, %v (want generation 1, ready)", forked.Generation(), end)
+	}
 }
 
 func copyFile(t *testing.T, from, to string) {

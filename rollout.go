@@ -247,6 +247,15 @@ func (p *Primary) abortRollout(why error) {
 		stopped = append(stopped, ws...)
 		stopAll(ws)
 	}
+	if kept == 0 && !ro.recycle && p.gen == ro.gen {
+		// No worker of the new generation is kept: workers forked from now
+		// on run the generation that keeps serving, not the build that
+		// failed (its number is used again by the next reload).
+		p.gen = ro.gen - 1
+		for _, info := range ro.old {
+			p.gen = max(p.gen, info.gen)
+		}
+	}
 	for _, slot := range p.retireOrder(ro.old) {
 		if len(ro.old)+kept <= ro.target {
 			break
