@@ -127,7 +127,7 @@ func (e *endpoint) call(ctx context.Context, t wire.Type, peer uint32, data []by
 	}
 	e.calls[id] = ch
 	e.mu.Unlock()
-	if err := e.sendContext(ctx, t, peer, id, data); err != nil {
+	if err := e.transmit(ctx, e.conn.SendRequest, t, peer, id, data); err != nil {
 		e.drop(id, ch)
 		return reply{err: err}
 	}

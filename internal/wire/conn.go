@@ -195,7 +195,7 @@ func (c *Conn) EnqueueFrames(frames []byte) (queued int, err error) {
 // waiting first while more than DefaultHighWater bytes are queued. The
 // payload is not retained after Send returns.
 func (c *Conn) Send(t Type, peer uint32, id uint64, payload []byte) error {
-	return c.send(context.Background(), t, peer, id, payload, false)
+	return c.send(context.Background(), t, peer, id, payload, sendAsync)
 }
 
 // SendWritten is Send, returning only once the frame is written to the
@@ -204,16 +204,34 @@ func (c *Conn) Send(t Type, peer uint32, id uint64, payload []byte) error {
 // goroutines still share one write. It stops waiting when ctx ends and
 // returns ctx's error; the frame may still be written if it was queued.
 func (c *Conn) SendWritten(ctx context.Context, t Type, peer uint32, id uint64, payload []byte) error {
-	return c.send(ctx, t, peer, id, payload, true)
+	return c.send(ctx, t, peer, id, payload, sendWritten)
 }
 
 // SendContext is Send, waiting for queue space only until ctx ends (then
-// nothing was sent and it returns ctx's error).
+// nothing was sent and it returns ctx's error). Under a ctx that can end,
+// nothing is written from the caller's goroutine: a write to a peer that
+// does not read cannot be given up, a wait in the queue can.
 func (c *Conn) SendContext(ctx context.Context, t Type, peer uint32, id uint64, payload []byte) error {
-	return c.send(ctx, t, peer, id, payload, false)
+	return c.send(ctx, t, peer, id, payload, sendQueued)
 }
 
-func (c *Conn) send(ctx context.Context, t Type, peer uint32, id uint64, payload []byte, written bool) error {
+// SendRequest is Send, its wait for queue space bounded by ctx. Unlike
+// SendContext it still writes from the caller's goroutine on an idle
+// connection (no copy of the payload, no hand-off): for a request, whose
+// caller then waits for the answer under ctx anyway.
+func (c *Conn) SendRequest(ctx context.Context, t Type, peer uint32, id uint64, payload []byte) error {
+	return c.send(ctx, t, peer, id, payload, sendAsync)
+}
+
+// How send treats a frame.
+const (
+	sendAsync   = iota // inline when idle, else queued; returns once queued
+	sendQueued         // queued under a ctx that can end; returns once queued
+	sendWritten        // returns once written (inline when idle)
+)
+
+func (c *Conn) send(ctx context.Context, t Type, peer uint32, id uint64, payload []byte, mode int) error {
+	written := mode == sendWritten
 	c.mu.Lock()
 	now := time.Now()
 	if c.err == nil && len(c.pending) > DefaultHighWater {
@@ -229,11 +247,12 @@ func (c *Conn) send(ctx context.Context, t Type, peer uint32, id uint64, payload
 	}
 	// A frame that must be written before Send returns is written inline
 	// whenever no write is in flight: waiting for the writer goroutine would
-	// only add a hand-off. Under a context that can end, nothing is written
-	// inline: a write cannot be given up midway, a wait in the queue can.
+	// only add a hand-off. Under a context that can end, only sendAsync
+	// writes inline: a write cannot be given up midway, a wait in the queue
+	// can.
 	burst := !written && now.Sub(c.lastSend) < burstGap
 	c.lastSend = now
-	if burst || c.writing || len(c.pending) > 0 || ctx.Done() != nil {
+	if burst || c.writing || len(c.pending) > 0 || (mode != sendAsync && ctx.Done() != nil) {
 		c.pending = AppendFrame(c.pending, t, peer, id, payload)
 		c.kick()
 		if !written {
