@@ -220,3 +220,30 @@ func (tc *testCluster) onlyForked(what string) {
 		tc.t.Fatalf("%s was replaced: workers %v besides the one forked", what, ws)
 	}
 }
+
+// askAll sends req to every worker of ws at once and returns their replies
+// in the order of ws (failing the test, on its own goroutine, if any
+// request fails).
+func askAll(t *testing.T, ws []*cluster.Worker, req string) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	outs := make([]string, len(ws))
+	errs := make([]error, len(ws))
+	var wg sync.WaitGroup
+	for i, w := range ws {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rep, err := w.Request(ctx, []byte(req))
+			outs[i], errs[i] = string(rep), err
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("request %.40q to worker %d: %v", req, ws[i].ID(), err)
+		}
+	}
+	return outs
+}

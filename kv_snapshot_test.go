@@ -39,16 +39,7 @@ func fillStore(t *testing.T, prefix string, n, size int) {
 // key.
 func subscribeAll(t *testing.T, ws []*cluster.Worker, key string) {
 	t.Helper()
-	outs := make([]string, len(ws))
-	var wg sync.WaitGroup
-	for i, w := range ws {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			outs[i] = ask(t, w, "kvget:"+key)
-		}()
-	}
-	wg.Wait()
+	outs := askAll(t, ws, "kvget:"+key)
 	for i, out := range outs {
 		if !strings.HasPrefix(out, "v") {
 			t.Fatalf("worker %d reads %.20q for %s after its snapshot", ws[i].ID(), out, key)
@@ -177,16 +168,7 @@ func TestKVSnapshotRacingWrites(t *testing.T) {
 	for round := range 3 {
 		ws = tc.ready(3)
 		before := kv.Rev()
-		outs := make([]string, len(ws))
-		var wg sync.WaitGroup
-		for i, w := range ws {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				outs[i] = ask(t, w, "kvdigest:static/") // its first Store call
-			}()
-		}
-		wg.Wait()
+		outs := askAll(t, ws, "kvdigest:static/") // their first Store call
 		if kv.Rev() == before {
 			t.Fatalf("round %d: no write while the workers took their snapshots", round)
 		}

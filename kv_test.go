@@ -43,16 +43,7 @@ func TestKVConcurrentWritersConverge(t *testing.T) {
 	tc := startCluster(t, cluster.Config{Workers: 4})
 	ws := tc.ready(4)
 	const n = 2000
-	outs := make([]string, len(ws))
-	var wg sync.WaitGroup
-	for i, w := range ws {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			outs[i] = ask(t, w, "kvstress:"+strconv.Itoa(n))
-		}()
-	}
-	wg.Wait()
+	outs := askAll(t, ws, "kvstress:"+strconv.Itoa(n))
 	totalWins := 0
 	for i, out := range outs {
 		var wins, errs, disorder int
