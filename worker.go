@@ -297,7 +297,8 @@ func logger() *slog.Logger { return slog.Default() }
 // Disconnect ends this worker's channel to the primary on purpose (Node's
 // process.disconnect() and cluster.worker.disconnect()): its RoundRobin
 // listeners close (Accept fails with net.ErrClosed; the connections they
-// were handed and had not accepted go to other workers), the primary stops
+// were handed and had not accepted go to other workers; Shared and
+// ReusePort listeners are the program's to close), the primary stops
 // handing it connections, counts it as stopped on purpose (its
 // [Worker.ExitedAfterDisconnect] is true, it is not replaced), and [Shutdown]
 // closes so that [Serve] drains. The process goes on until its main returns;
