@@ -38,7 +38,7 @@ func (v *peerView) set(b []byte) error {
 }
 
 // check reports ErrNoWorker unless id is a live worker, waiting for the
-// first list until ctx ends.
+// first list until ctx ends or the channel closes.
 func (v *peerView) check(ctx context.Context, id int) error {
 	if id <= 0 || uint64(id) > 1<<32-1 {
 		return ErrNoWorker
@@ -51,6 +51,8 @@ func (v *peerView) check(ctx context.Context, id int) error {
 		}
 		select {
 		case <-v.known:
+		case <-self.ep.done: // the list can no longer come
+			return self.ep.closedErr(ErrDisconnected)
 		case <-ctx.Done():
 			return ctx.Err()
 		}

@@ -420,8 +420,8 @@ func (c *Conn) Flush(timeout time.Duration) bool {
 func (c *Conn) WaitBacklog(n int) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for c.err == nil && len(c.pending) > n {
-		c.space.Wait()
+	if err := c.waitLocked(context.Background(), func() bool { return len(c.pending) <= n }); err != nil {
+		return err
 	}
 	return c.err
 }
