@@ -1,0 +1,61 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gocluster/cluster/internal/wire"
+)
+
+// route forwards a message or request from worker src to the worker f.Peer.
+func (p *Primary) route(src *Worker, f wire.Frame) {
+	dst := p.Worker(int(f.Peer))
+	if f.Type == wire.TypeMsg {
+		if dst == nil {
+			closeFiles(f.Files)
+			p.log.Warn("cluster: dropping message to unknown worker", "from", src.id, "to", f.Peer)
+			return
+		}
+		// Never wait for dst here: this is src's reader, which must keep
+		// reading src's replies and notices. A destination that does not
+		// read gets nothing more once its queue is full.
+		var err error
+		if queued, _ := dst.ep.conn.Backlog(); queued > wire.DefaultHighWater {
+			err = errors.New("its queue is full (it does not read)")
+		} else if len(f.Files) > 0 {
+			err = dst.ep.conn.EnqueueFiles(wire.TypeMsg, uint32(src.id), 0, f.Payload, f.Files)
+		} else {
+			err = dst.ep.enqueue(wire.TypeMsg, uint32(src.id), 0, f.Payload)
+		}
+		if err != nil {
+			closeFiles(f.Files)
+			p.log.Warn("cluster: dropping message to worker", "from", src.id, "to", f.Peer, "err", err)
+		}
+		return
+	}
+	id := f.ID
+	closeFiles(f.Files) // requests carry no handles
+	if dst == nil {
+		src.ep.enqueue(wire.TypeRepErr, 0, id, encodeErr(fmt.Errorf("%w: %d", ErrNoWorker, f.Peer)))
+		return
+	}
+	data := clone(f.Payload)
+	go func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() {
+			select {
+			case <-src.ep.done:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		rep, err := dst.ep.request(ctx, uint32(src.id), data)
+		if err != nil {
+			src.ep.send(wire.TypeRepErr, 0, id, encodeErr(err))
+			return
+		}
+		src.ep.send(wire.TypeRep, 0, id, rep)
+	}()
+}
