@@ -50,7 +50,7 @@ race:
 
 # Every decoder of bytes from another process has a fuzz target: package:target.
 FUZZ_TARGETS = ./internal/wire:FuzzReadFrame .:FuzzDecodeReply .:FuzzDecodeLoadEnd .:FuzzDecodeErr \
-	./internal/state:FuzzDecodeWrite ./internal/state:FuzzDecodeEvent ./internal/state:FuzzDecodeSnapshot \
+	./internal/wire:FuzzDecodeWrite ./internal/wire:FuzzDecodeEvent ./internal/wire:FuzzDecodeSnapshot \
 	./internal/state:FuzzScan
 
 fuzz:

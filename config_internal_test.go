@@ -20,9 +20,9 @@ func TestMinMessageSizeHoldsEveryLibraryFrame(t *testing.T) {
 	entry := state.Entry{Key: key, Rev: big, Created: big, Expires: math.MaxInt64, Owner: big}
 	frames := map[string][]byte{
 		"hello":    wire.HelloPayload(),
-		"write":    state.AppendWrite([]byte{kvWrite}, state.Write{Kind: state.KindPut, Key: key, PrevRev: big, TTL: time.Duration(math.MaxInt64), Owner: big}),
-		"change":   state.AppendEvent([]byte{deltaEvent}, state.Event{Op: state.OpPut, Key: key, Rev: big, Created: big, Expires: math.MaxInt64, Owner: big}),
-		"snapshot": state.AppendSnapshot([]byte{deltaSnapshot}, big, []state.Entry{entry}),
+		"write":    wire.AppendWrite([]byte{kvWrite}, state.Write{Kind: state.KindPut, Key: key, PrevRev: big, TTL: time.Duration(math.MaxInt64), Owner: big}),
+		"change":   wire.AppendEvent([]byte{deltaEvent}, state.Event{Op: state.OpPut, Key: key, Rev: big, Created: big, Expires: math.MaxInt64, Owner: big}),
+		"snapshot": wire.AppendSnapshot([]byte{deltaSnapshot}, big, []state.Entry{entry}),
 		"load":     loadHaveReply(entry),
 	}
 	for name, f := range frames {

@@ -26,7 +26,7 @@ func WriteStateThenGarbage(keys []string, value []byte) error {
 	}
 	var b []byte
 	for i, k := range keys {
-		req := state.AppendWrite([]byte{kvWrite}, state.Write{Kind: state.KindPut, Key: k, Value: value})
+		req := wire.AppendWrite([]byte{kvWrite}, state.Write{Kind: state.KindPut, Key: k, Value: value})
 		b = wire.AppendFrame(b, wire.TypeState, 0, 1<<40+uint64(i), req)
 	}
 	b = append(b, "this is not a frame, not at all"...)

@@ -37,7 +37,7 @@ func (b *writeBatch) queue(w *Worker, f wire.Frame) error {
 	if f.ID == 0 {
 		return fmt.Errorf("%w: shared-state write without a request id", wire.ErrMalformed)
 	}
-	wr, err := state.DecodeWrite(f.Payload[1:])
+	wr, err := wire.DecodeWrite(f.Payload[1:])
 	if err != nil {
 		return fmt.Errorf("%w: %w", wire.ErrMalformed, err)
 	}

@@ -96,7 +96,7 @@ func stateReply(w *Worker, id uint64, code byte, rev uint64, rest []byte) {
 
 func loadHaveReply(e state.Entry) []byte {
 	ev := state.Event{Op: state.OpPut, Key: e.Key, Value: e.Value, Rev: e.Rev, Expires: e.Expires, Created: e.Created}
-	return state.AppendEvent([]byte{loadHave}, ev)
+	return wire.AppendEvent([]byte{loadHave}, ev)
 }
 
 // forgetStateOf drops what the shared state holds for a worker that exited:
@@ -144,7 +144,7 @@ func (p *Primary) sendSnapshot(w *Worker, id uint64) {
 				if pc.Last && n == len(entries) {
 					kind = deltaSnapshot
 				}
-				buf = state.AppendSnapshot(append(buf[:0], kind), pc.Rev, entries[:n])
+				buf = wire.AppendSnapshot(append(buf[:0], kind), pc.Rev, entries[:n])
 				k.send(buf)
 				if entries = entries[n:]; len(entries) == 0 {
 					return
@@ -208,7 +208,7 @@ func (k *workerSink) Release() {
 func (k *workerSink) Event(ev state.Event) {
 	if deltaCache.rev != ev.Rev || deltaCache.op != ev.Op || deltaCache.b == nil {
 		deltaCache.rev, deltaCache.op = ev.Rev, ev.Op
-		deltaCache.b = state.AppendEvent(append(deltaCache.b[:0], deltaEvent), ev)
+		deltaCache.b = wire.AppendEvent(append(deltaCache.b[:0], deltaEvent), ev)
 	}
 	var id uint64
 	if ev.Origin == k.w.owner {

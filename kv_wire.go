@@ -13,7 +13,7 @@ import (
 
 // Operations of a worker's wire.TypeState request (its first byte).
 const (
-	kvWrite     byte = 1 // state.AppendWrite
+	kvWrite     byte = 1 // wire.AppendWrite
 	kvSubscribe byte = 2 // (nothing): send me a snapshot, then every change
 	kvLoadBegin byte = 3 // key
 	kvLoadEnd   byte = 4 // [outcome] uvarint(ttl ns) uvarint(len key) key, then value or error text
@@ -21,10 +21,10 @@ const (
 
 // Kinds of the primary's wire.TypeDelta frames (their first byte).
 const (
-	deltaEvent    byte = 1 // state.AppendEvent
-	deltaSnapPart byte = 2 // state.AppendSnapshot: more parts follow
-	deltaSnapshot byte = 3 // state.AppendSnapshot: the last part, at its revision
-	loadHave      byte = 1 // beginLoad answer: state.AppendEvent of the entry
+	deltaEvent    byte = 1 // wire.AppendEvent
+	deltaSnapPart byte = 2 // wire.AppendSnapshot: more parts follow
+	deltaSnapshot byte = 3 // wire.AppendSnapshot: the last part, at its revision
+	loadHave      byte = 1 // beginLoad answer: wire.AppendEvent of the entry
 	loadLead      byte = 2 // beginLoad answer: run the loader
 	loadOK        byte = 0 // kvLoadEnd outcome: value follows
 	loadFailed    byte = 1 // kvLoadEnd outcome: error text follows

@@ -38,7 +38,7 @@ func isChange(f wire.Frame) bool {
 // alias the read buffer: the batch is applied before the next read that may
 // wait or move the buffer.
 func (r *kvReplica) queue(f wire.Frame) error {
-	ev, err := state.DecodeEvent(f.Payload[1:])
+	ev, err := wire.DecodeEvent(f.Payload[1:])
 	if err != nil {
 		return fmt.Errorf("%w: %w", wire.ErrMalformed, err)
 	}
@@ -77,7 +77,7 @@ func (r *kvReplica) applyDelta(b []byte) (uint64, error) {
 	}
 	switch b[0] {
 	case deltaEvent:
-		ev, err := state.DecodeEvent(b[1:])
+		ev, err := wire.DecodeEvent(b[1:])
 		if err != nil {
 			return 0, fmt.Errorf("%w: %w", wire.ErrMalformed, err)
 		}
@@ -87,7 +87,7 @@ func (r *kvReplica) applyDelta(b []byte) (uint64, error) {
 		// A piece of the snapshot, in its place among the changes (see
 		// state.Snapshot): applied as it comes. The subscribe request is
 		// answered after the last piece: Store returns once all are in.
-		rev, entries, err := state.DecodeSnapshot(b[1:], r.dec)
+		rev, entries, err := wire.DecodeSnapshot(b[1:], r.dec)
 		if err != nil {
 			return 0, fmt.Errorf("%w: %w", wire.ErrMalformed, err)
 		}
@@ -168,7 +168,7 @@ type workerBackend struct{ w *workerLink }
 
 func (b workerBackend) write(ctx context.Context, wr state.Write) (uint64, error) {
 	buf := writeBufs.Get().(*[]byte)
-	req := state.AppendWrite(append((*buf)[:0], kvWrite), wr)
+	req := wire.AppendWrite(append((*buf)[:0], kvWrite), wr)
 	var rev uint64
 	var err error
 	if len(req) > b.w.ep.max {
@@ -225,7 +225,7 @@ func (b workerBackend) askLoad(key string) (loadStart, error) {
 	case len(rest) == 1 && rest[0] == loadLead:
 		return loadStart{lead: true}, nil
 	case len(rest) > 1 && rest[0] == loadHave:
-		ev, err := state.DecodeEvent(rest[1:])
+		ev, err := wire.DecodeEvent(rest[1:])
 		if err != nil {
 			return loadStart{}, fmt.Errorf("%w: %w", wire.ErrMalformed, err)
 		}

@@ -67,9 +67,6 @@
 //
 // # Wire encoding
 //
-// [AppendWrite], [AppendEvent] and [AppendSnapshot] (a whole snapshot or a
-// piece of one) produce a compact binary form (one byte for the kind or
-// operation, unsigned varints for lengths and numbers). The decoders accept
-// only the canonical encoding that the encoders produce, never panic, bound
-// every length by the input, and return errors that wrap [ErrMalformed].
+// The engine does no I/O: the byte layouts of writes, changes and snapshot
+// pieces are in package wire, beside the frames that carry them.
 package state

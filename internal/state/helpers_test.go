@@ -9,15 +9,16 @@ import (
 	"time"
 )
 
-// pipeSink plays the transport: it encodes what the store gives it (events,
+// pipeSink plays the transport: it copies what the store gives it (events,
 // and the pieces of the snapshot that follow puts in their place) into
-// frames, queued without blocking, and a goroutine decodes them and feeds a
-// replica, checking that revisions follow each other with no gap.
+// frames, queued without blocking, and a goroutine feeds a replica with
+// them, then wipes their bytes (the replica must have copied what it keeps),
+// checking that revisions follow each other with no gap.
 type pipeSink struct {
 	t       testing.TB
 	rep     *Replica
 	mu      sync.Mutex
-	frames  [][]byte
+	frames  []pipeFrame
 	kick    chan struct{}
 	stopped chan struct{}
 	quit    chan struct{}
@@ -25,7 +26,23 @@ type pipeSink struct {
 	// Owned by run's goroutine.
 	started bool    // a frame was applied
 	last    uint64  // the revision of the last frame
-	dec     []Entry // decoded pieces, reused
+}
+
+// pipeFrame is an event (piece false) or a piece of the snapshot, with the
+// bytes its keys and values are in.
+type pipeFrame struct {
+	piece   bool
+	ev      Event
+	rev     uint64
+	entries []Entry
+	buf     []byte
+}
+
+// copyBytes appends b to f's buffer and returns the copy.
+func (f *pipeFrame) copyBytes(b []byte) []byte {
+	start := len(f.buf)
+	f.buf = append(f.buf, b...)
+	return f.buf[start:len(f.buf):len(f.buf)]
 }
 
 func newPipeSink(t testing.TB) *pipeSink {
@@ -40,7 +57,7 @@ func newPipeSink(t testing.TB) *pipeSink {
 	return p
 }
 
-func (p *pipeSink) push(frame []byte) {
+func (p *pipeSink) push(frame pipeFrame) {
 	p.mu.Lock()
 	p.frames = append(p.frames, frame)
 	p.mu.Unlock()
@@ -67,11 +84,17 @@ func (p *pipeSink) follow(s *Store, id uint64, size int) {
 }
 
 func (p *pipeSink) piece(pc Piece) {
-	p.push(AppendSnapshot([]byte{'P'}, pc.Rev, pc.Entries))
+	f := pipeFrame{piece: true, rev: pc.Rev, entries: slices.Clone(pc.Entries)}
+	for i := range f.entries {
+		f.entries[i].Value = f.copyBytes(f.entries[i].Value)
+	}
+	p.push(f)
 }
 
 func (p *pipeSink) Event(ev Event) {
-	p.push(append([]byte{'E'}, AppendEvent(nil, ev)...))
+	f := pipeFrame{ev: ev}
+	f.ev.Value = f.copyBytes(ev.Value)
+	p.push(f)
 }
 
 func (p *pipeSink) run() {
@@ -95,34 +118,22 @@ func (p *pipeSink) run() {
 	}
 }
 
-func (p *pipeSink) apply(f []byte) {
-	switch f[0] {
-	case 'P':
-		rev, entries, err := DecodeSnapshot(f[1:], p.dec)
-		if err != nil {
-			p.t.Errorf("snapshot: %v", err)
-			return
+func (p *pipeSink) apply(f pipeFrame) {
+	if f.piece {
+		if p.started && f.rev != p.last {
+			p.t.Errorf("piece at revision %d after revision %d", f.rev, p.last)
 		}
-		if p.started && rev != p.last {
-			p.t.Errorf("piece at revision %d after revision %d", rev, p.last)
-		}
-		p.started, p.last = true, rev
-		p.rep.LoadPiece(rev, entries)
-		p.dec = entries
-		clear(f)
-	case 'E':
-		ev, err := DecodeEvent(f[1:])
-		if err != nil {
-			p.t.Errorf("event: %v", err)
-			return
-		}
-		if p.started && ev.Rev != p.last+1 {
-			p.t.Errorf("event at revision %d after revision %d (gap or duplicate)", ev.Rev, p.last)
-		}
-		p.started, p.last = true, ev.Rev
-		p.rep.Apply(ev)
-		clear(f) // the replica must have copied what it keeps
+		p.started, p.last = true, f.rev
+		p.rep.LoadPiece(f.rev, f.entries)
+		clear(f.buf) // the replica must have copied what it keeps
+		return
 	}
+	if p.started && f.ev.Rev != p.last+1 {
+		p.t.Errorf("event at revision %d after revision %d (gap or duplicate)", f.ev.Rev, p.last)
+	}
+	p.started, p.last = true, f.ev.Rev
+	p.rep.Apply(f.ev)
+	clear(f.buf)
 }
 
 // waitRev waits until the replica has reached rev.

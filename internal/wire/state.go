@@ -1,4 +1,4 @@
-package state
+package wire
 
 import (
 	"encoding/binary"
@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 	"unsafe"
+
+	"github.com/gocluster/cluster/internal/state"
 )
 
 // Encodings (u = unsigned varint, canonical; s = u length then bytes):
@@ -28,7 +30,7 @@ import (
 // read buffer without allocating). An empty value decodes as nil.
 
 // AppendWrite appends the encoding of w to dst.
-func AppendWrite(dst []byte, w Write) []byte {
+func AppendWrite(dst []byte, w state.Write) []byte {
 	dst = append(dst, byte(w.Kind))
 	dst = appendString(dst, w.Key)
 	dst = appendBytes(dst, w.Value)
@@ -40,11 +42,11 @@ func AppendWrite(dst []byte, w Write) []byte {
 // DecodeWrite decodes a write encoded by AppendWrite. Its Key and Value
 // alias b. It checks the structure (kind, lengths, TTL not negative), not
 // the limits of a Store, which Store.Apply checks.
-func DecodeWrite(b []byte) (Write, error) {
+func DecodeWrite(b []byte) (state.Write, error) {
 	d := decoder{b: b, what: "write"}
-	var w Write
-	w.Kind = Kind(d.byte())
-	if d.err == nil && (w.Kind < KindPut || w.Kind > KindDelete) {
+	var w state.Write
+	w.Kind = state.Kind(d.byte())
+	if d.err == nil && (w.Kind < state.KindPut || w.Kind > state.KindDelete) {
 		d.fail("unknown kind %d", w.Kind)
 	}
 	w.Key = d.aliasString()
@@ -53,18 +55,18 @@ func DecodeWrite(b []byte) (Write, error) {
 	w.TTL = time.Duration(d.int64())
 	w.Owner = d.uvarint()
 	if err := d.end(); err != nil {
-		return Write{}, err
+		return state.Write{}, err
 	}
 	return w, nil
 }
 
 // AppendEvent appends the encoding of ev to dst. Only Op, Key and Rev of an
 // OpDelete or OpExpire event are encoded.
-func AppendEvent(dst []byte, ev Event) []byte {
+func AppendEvent(dst []byte, ev state.Event) []byte {
 	dst = append(dst, byte(ev.Op))
 	dst = appendString(dst, ev.Key)
 	dst = binary.AppendUvarint(dst, ev.Rev)
-	if ev.Op != OpPut {
+	if ev.Op != state.OpPut {
 		return dst
 	}
 	dst = appendBytes(dst, ev.Value)
@@ -76,11 +78,11 @@ func AppendEvent(dst []byte, ev Event) []byte {
 // DecodeEvent decodes an event encoded by AppendEvent. Its Key and Value
 // alias b. It requires a known op, a non-empty key, Rev >= 1 and, for OpPut,
 // 1 <= Created <= Rev.
-func DecodeEvent(b []byte) (Event, error) {
+func DecodeEvent(b []byte) (state.Event, error) {
 	d := decoder{b: b, what: "event"}
-	var ev Event
-	ev.Op = Op(d.byte())
-	if d.err == nil && (ev.Op < OpPut || ev.Op > OpExpire) {
+	var ev state.Event
+	ev.Op = state.Op(d.byte())
+	if d.err == nil && (ev.Op < state.OpPut || ev.Op > state.OpExpire) {
 		d.fail("unknown op %d", ev.Op)
 	}
 	ev.Key = d.aliasKey()
@@ -88,14 +90,14 @@ func DecodeEvent(b []byte) (Event, error) {
 	if d.err == nil && ev.Rev == 0 {
 		d.fail("revision 0")
 	}
-	if ev.Op == OpPut {
+	if ev.Op == state.OpPut {
 		ev.Value = d.bytes()
 		ev.Created = d.created(ev.Rev)
 		ev.Expires = d.int64()
 		ev.Owner = d.uvarint()
 	}
 	if err := d.end(); err != nil {
-		return Event{}, err
+		return state.Event{}, err
 	}
 	return ev, nil
 }
@@ -104,7 +106,7 @@ func DecodeEvent(b []byte) (Event, error) {
 const minEntrySize = 7
 
 // AppendSnapshot appends the encoding of a snapshot to dst.
-func AppendSnapshot(dst []byte, rev uint64, entries []Entry) []byte {
+func AppendSnapshot(dst []byte, rev uint64, entries []state.Entry) []byte {
 	dst = binary.AppendUvarint(dst, rev)
 	dst = binary.AppendUvarint(dst, uint64(len(entries)))
 	for i := range entries {
@@ -123,7 +125,7 @@ func AppendSnapshot(dst []byte, rev uint64, entries []Entry) []byte {
 // whose memory it reuses when it has room (pass nil for none). The keys and
 // values of the entries alias b. It requires non-empty keys and 1 <= Created
 // <= Rev <= rev for every entry; it does not check that keys are distinct.
-func DecodeSnapshot(b []byte, dst []Entry) (rev uint64, entries []Entry, err error) {
+func DecodeSnapshot(b []byte, dst []state.Entry) (rev uint64, entries []state.Entry, err error) {
 	d := decoder{b: b, what: "snapshot"}
 	rev = d.uvarint()
 	count := d.uvarint()
