@@ -49,7 +49,7 @@ race:
 	$(GO) test -race -count=1 -timeout 8m ./...
 
 # Every decoder of bytes from another process has a fuzz target: package:target.
-FUZZ_TARGETS = ./internal/wire:FuzzReadFrame .:FuzzDecodeReply .:FuzzDecodeLoadEnd .:FuzzDecodeErr \
+FUZZ_TARGETS = ./internal/wire:FuzzReadFrame ./internal/wire:FuzzParseStateReply ./internal/wire:FuzzParseLoadEnd .:FuzzDecodeErr \
 	./internal/wire:FuzzDecodeWrite ./internal/wire:FuzzDecodeEvent ./internal/wire:FuzzDecodeSnapshot \
 	./internal/state:FuzzScan
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gocluster/cluster/internal/wire"
+	"github.com/gocluster/cluster/kv"
 )
 
 // Defaults for the zero values of Config.
@@ -23,7 +24,7 @@ const (
 	DefaultMaxMessageSize = wire.DefaultMaxFrame
 	// MinMessageSize is the smallest [Config.MaxMessageSize] New accepts
 	// (4 KiB + 64 bytes): a frame of the shared store must hold a key of
-	// [MaxKeySize] (4096) bytes with its 64 bytes of framing. Every other
+	// [kv.MaxKeySize] (4096) bytes with its 64 bytes of framing. Every other
 	// frame the library itself sends (the handshake, control messages,
 	// error replies) is smaller.
 	MinMessageSize = 4160
@@ -182,7 +183,7 @@ type Config struct {
 	MaxMessageSize int
 
 	// MaxValueSize is the largest value a shared-state write may store, in
-	// bytes; 0 means [MaxValueSize] (1 MiB). It may be raised up to
+	// bytes; 0 means [kv.MaxValueSize] (1 MiB). It may be raised up to
 	// MaxMessageSize less 64 bytes (every change travels to the workers in
 	// one message, with its key: a write whose key and value do not fit
 	// fails).
@@ -200,9 +201,9 @@ type Config struct {
 	NoSignals bool
 }
 
-// MinMessageSize holds a key of [MaxKeySize] and its framing: this does not
+// MinMessageSize holds a key of [kv.MaxKeySize] and its framing: this does not
 // compile otherwise.
-var _ [MinMessageSize - MaxKeySize - frameOverhead]struct{}
+var _ [MinMessageSize - kv.MaxKeySize - kv.ChangeOverhead]struct{}
 
 // withDefaults validates c and fills in zero values.
 func (c Config) withDefaults() (Config, error) {
@@ -229,8 +230,8 @@ func (c Config) withDefaults() (Config, error) {
 	case c.MaxMessageSize < 0 || c.MaxMessageSize > 1<<30 || c.MaxMessageSize > 0 && c.MaxMessageSize < MinMessageSize:
 		return bad("MaxMessageSize is %d; use 0 for the default (%d) or from MinMessageSize (%d: the shared store's frames must fit) up to 1 GiB",
 			c.MaxMessageSize, DefaultMaxMessageSize, MinMessageSize)
-	case c.MaxValueSize < 0 || c.MaxValueSize > cmp.Or(c.MaxMessageSize, DefaultMaxMessageSize)-frameOverhead:
-		return bad("MaxValueSize is %d; use 0 for the default (%d) or up to MaxMessageSize less %d bytes", c.MaxValueSize, MaxValueSize, frameOverhead)
+	case c.MaxValueSize < 0 || c.MaxValueSize > cmp.Or(c.MaxMessageSize, DefaultMaxMessageSize)-kv.ChangeOverhead:
+		return bad("MaxValueSize is %d; use 0 for the default (%d) or up to MaxMessageSize less %d bytes", c.MaxValueSize, kv.MaxValueSize, kv.ChangeOverhead)
 	}
 	if c.Restart < RestartAlways || c.Restart > RestartNever {
 		return bad("Restart %d is not one of RestartAlways, RestartOnFailure, RestartNever", c.Restart)

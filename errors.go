@@ -3,9 +3,10 @@ package cluster
 import (
 	"context"
 	"errors"
-	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/gocluster/cluster/internal/wire"
+	"github.com/gocluster/cluster/kv"
 )
 
 // Sentinel errors. Test for them with errors.Is.
@@ -54,22 +55,11 @@ var (
 	// up (a new worker failed to become ready, its context ended, or the
 	// cluster stopped); the old workers that were not replaced keep serving.
 	ErrReloadAborted = errors.New("cluster: reload aborted")
-	// ErrExists is wrapped by the error of KV.Create when the key exists.
-	ErrExists = errors.New("cluster: key exists")
-	// ErrConflict is wrapped by the error of KV.Update when the key's
-	// revision is not the one given (or the key is absent): another write
-	// came first.
-	ErrConflict = errors.New("cluster: revision conflict")
-	// ErrNotFound is returned by Map.Get for an absent key.
-	ErrNotFound = errors.New("cluster: key not found")
-	// ErrInvalidKV is wrapped by the error of a write with an empty key, a
-	// key over MaxKeySize, a value over MaxValueSize or a negative TTL.
-	ErrInvalidKV = errors.New("cluster: invalid key or value")
 	// ErrInvalidConfig is wrapped by every error New returns for a bad Config.
 	ErrInvalidConfig = errors.New("cluster: invalid config")
 	// ErrInHandler is returned at once by a call that would wait for the
-	// primary's answer (a shared-state write such as [KV.Put] or [Map.Set],
-	// [KV.Load], the first [StoreContext], [Request], [RequestTo]) when it
+	// primary's answer (a shared-state write such as [kv.KV.Put], a
+	// [kv.KV.Load], the first [Store], [Request], [RequestTo]) when it
 	// is made from a [Handle] callback: the callback runs on the goroutine
 	// that reads the channel to the primary, so the answer could never be
 	// read. Hand the work to another goroutine.
@@ -111,111 +101,98 @@ func (e *wireError) Error() string { return e.text }
 func (e *wireError) Unwrap() error { return e.err }
 
 // errCodes is the one table of the errors that keep their identity across
-// the IPC channel, with their codes in the two kinds of answers that carry
-// errors: reply, the first byte of an error reply to a request (0: none,
-// the error is sent as text); state, the status of a shared-state reply (0:
-// none, sent as codeFailed with its text). The first row an error matches
-// wins. The numbers are part of the protocol: add rows, never renumber.
+// the IPC channel (this package's sentinels, the shared state's, and
+// context's), with their codes (package wire numbers them). The first row
+// an error matches wins.
 var errCodes = [...]struct {
-	err   error
-	reply byte
-	state byte
+	err  error
+	code wire.Code
 }{
-	{ErrNoWorker, errCodeNoWorker, 0},
-	{ErrNoReader, errCodeNoReader, 0},
-	{ErrDisconnected, errCodeDisconnected, 0},
-	{ErrExists, 4, codeExists},
-	{ErrConflict, 5, codeConflict},
-	{ErrInvalidKV, 6, codeInvalid},
-	{ErrTooLarge, 7, 0},
-	{ErrNotFound, 8, 0},
-	{ErrInHandler, 9, 0},
-	{ErrNotWorker, 10, 0},
-	{ErrNotPrimary, 11, 0},
-	{ErrUnsupported, 12, 0},
-	{ErrNotRunning, 13, 0},
-	{ErrRunning, 14, 0},
-	{ErrNotRequest, 15, 0},
-	{ErrReplied, 16, 0},
-	{ErrForced, 17, 0},
-	{ErrNotReady, 18, 0},
-	{ErrCrashLoop, 19, 0},
-	{ErrReloading, 20, 0},
-	{ErrReloadAborted, 21, 0},
-	{ErrInvalidConfig, 22, 0},
-	{context.Canceled, 23, 0},
-	{context.DeadlineExceeded, 24, 0},
-	{errLoadAborted, 0, codeAborted},
+	{ErrNoWorker, wire.CodeNoWorker},
+	{ErrNoReader, wire.CodeNoReader},
+	{ErrDisconnected, wire.CodeDisconnected},
+	{kv.ErrExists, wire.CodeExists},
+	{kv.ErrConflict, wire.CodeConflict},
+	{kv.ErrInvalid, wire.CodeInvalid},
+	{ErrTooLarge, wire.CodeTooLarge},
+	{kv.ErrNotFound, wire.CodeNotFound},
+	{ErrInHandler, wire.CodeInHandler},
+	{ErrNotWorker, wire.CodeNotWorker},
+	{ErrNotPrimary, wire.CodeNotPrimary},
+	{ErrUnsupported, wire.CodeUnsupported},
+	{ErrNotRunning, wire.CodeNotRunning},
+	{ErrRunning, wire.CodeRunning},
+	{ErrNotRequest, wire.CodeNotRequest},
+	{ErrReplied, wire.CodeReplied},
+	{ErrForced, wire.CodeForced},
+	{ErrNotReady, wire.CodeNotReady},
+	{ErrCrashLoop, wire.CodeCrashLoop},
+	{ErrReloading, wire.CodeReloading},
+	{ErrReloadAborted, wire.CodeReloadAborted},
+	{ErrInvalidConfig, wire.CodeInvalidConfig},
+	{context.Canceled, wire.CodeCanceled},
+	{context.DeadlineExceeded, wire.CodeDeadlineExceeded},
+	{kv.ErrLoadAborted, wire.CodeLoadAborted},
+	{kv.ErrClosed, wire.CodeClosed},
 }
-
-// Codes of an error reply: the first byte of its payload, then the text.
-// The codes of sentinels are in errCodes; errRemote marks an answer made
-// with ReplyError (a *RemoteError on the requester's side). Code 0 is a
-// *RemoteError that matches no sentinel, as every peer reads it.
-const (
-	errRemote           byte = 0x80
-	errCodeNoWorker     byte = 1
-	errCodeNoReader     byte = 2
-	errCodeDisconnected byte = 3
-)
 
 // encodeErr turns an error into an error reply payload: the code of the
 // sentinel it matches (see errCodes), marked if it is a *RemoteError, then
 // its text.
 func encodeErr(err error) []byte {
-	var code byte
+	code := wire.CodeNone
 	for _, c := range errCodes {
-		if c.reply != 0 && errors.Is(err, c.err) {
-			code = c.reply
+		if errors.Is(err, c.err) {
+			code = c.code
 			break
 		}
 	}
 	var re *RemoteError
 	if errors.As(err, &re) {
-		if code != 0 {
-			code |= errRemote
+		if code != wire.CodeNone {
+			code |= wire.CodeRemote
 		}
-		return append([]byte{code}, re.Text...)
+		return wire.AppendError(nil, code, re.Text)
 	}
-	return append([]byte{code}, err.Error()...)
+	return wire.AppendError(nil, code, err.Error())
 }
 
-// decodeErr is the inverse of encodeErr.
+// decodeErr is the inverse of encodeErr: a *RemoteError for an answer made
+// with ReplyError or matching no sentinel, else an error matching the
+// sentinel, with the sentinel's package prefix.
 func decodeErr(p []byte) error {
-	if len(p) == 0 {
-		return &RemoteError{}
+	code, text := wire.ParseError(p)
+	if code == wire.CodeNone || code&wire.CodeRemote != 0 {
+		return &RemoteError{Text: text, err: codeErr(code &^ wire.CodeRemote)}
 	}
-	code, text := p[0], string(p[1:])
-	if code == 0 || code&errRemote != 0 {
-		return &RemoteError{Text: text, err: replyErr(code &^ errRemote)}
-	}
-	s := replyErr(code)
+	s := codeErr(code)
 	if s == nil { // a code of a later version: keep the text
 		return &RemoteError{Text: text}
 	}
-	return &wireError{text: prefixed(text), err: s}
+	return &wireError{text: prefixOf(s) + wire.Unprefixed(text), err: s}
 }
 
-// replyErr returns the error of an error reply's code, nil for none.
-func replyErr(code byte) error {
+// codeErr returns the sentinel of code, nil for none.
+func codeErr(code wire.Code) error {
 	for _, c := range errCodes {
-		if code != 0 && c.reply == code {
+		if code != wire.CodeNone && c.code == code {
 			return c.err
 		}
 	}
 	return nil
 }
 
-// unprefixed returns s without its package prefix: "cluster: ", or that of
-// an internal package ("wire: ", "state: "), which a user does not import.
-func unprefixed(s string) string {
-	for _, p := range [...]string{"cluster: ", "wire: ", "state: "} {
-		if t, ok := strings.CutPrefix(s, p); ok {
-			return t
-		}
+// prefixOf returns the package prefix of the sentinel s ("kv: "), or
+// "cluster: " if it has none (context's).
+func prefixOf(s error) string {
+	if i := strings.Index(s.Error(), ": "); i > 0 && !strings.Contains(s.Error()[:i], " ") {
+		return s.Error()[:i+2]
 	}
-	return s
+	return "cluster: "
 }
+
+// unprefixed returns s without its package prefix; see [wire.Unprefixed].
+func unprefixed(s string) string { return wire.Unprefixed(s) }
 
 // opError is the error of an operation, read as "cluster: op: cause" with
 // one prefix: the cause's own is dropped. It unwraps to the cause.
@@ -242,37 +219,4 @@ func opErr(op string, err error) error {
 		return nil
 	}
 	return &opError{op: op, err: err}
-}
-
-// prefixed returns s with one "cluster: " prefix.
-func prefixed(s string) string { return "cluster: " + unprefixed(s) }
-
-// keyError is the error of a shared-state operation on a key, read as
-// `cluster: put "k": key exists`.
-type keyError struct {
-	op, key string
-	err     error
-}
-
-func (e *keyError) Error() string {
-	return "cluster: " + e.op + " " + quoteKey(e.key) + ": " + unprefixed(e.err.Error())
-}
-
-func (e *keyError) Unwrap() error { return e.err }
-
-// keyQuoteMax is how much of a key an error message shows.
-const keyQuoteMax = 32
-
-// quoteKey quotes key for a message: whole if short, else its first
-// keyQuoteMax bytes (cut at a character boundary) and its length, so that a
-// long key or a session id is not copied whole into logs.
-func quoteKey(key string) string {
-	if len(key) <= keyQuoteMax {
-		return strconv.Quote(key)
-	}
-	cut := keyQuoteMax
-	for cut > 0 && !utf8.RuneStart(key[cut]) {
-		cut--
-	}
-	return strconv.Quote(key[:cut]) + "…(" + strconv.Itoa(len(key)) + " bytes)"
 }

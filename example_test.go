@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/gocluster/cluster"
@@ -26,7 +25,7 @@ var exampleWorkers = map[string]func(){
 	"listen": ExampleListen,
 	"reload": ExamplePrimary_Reload,
 	"scale":  ExamplePrimary_Scale,
-	"load":   ExampleKV_Load,
+	"load":   ExampleStore,
 }
 
 func init() {
@@ -127,39 +126,6 @@ func ExamplePrimary_Events() {
 		}
 	}()
 	p.Run(context.Background())
-}
-
-// Store is the same in the primary, in every worker and in a program on
-// its own: a write returns its revision, and Get reads the local replica.
-func ExampleStore() {
-	ctx := context.Background()
-	kv := cluster.Store()
-	rev, err := kv.Put(ctx, "example/greeting", []byte("Hi!, from seotory"))
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	e, _ := kv.Get("example/greeting")
-	fmt.Println(string(e.Value), e.Rev == rev)
-	// Update succeeds only if nobody wrote the key since rev.
-	_, err = kv.Update(ctx, "example/greeting", []byte("Hello"), rev-1)
-	fmt.Println(errors.Is(err, cluster.ErrConflict))
-	// Output:
-	// Hi!, from seotory true
-	// true
-}
-
-// A typed Map counts across every process without losing an increment.
-func ExampleMap_Update() {
-	ctx := context.Background()
-	visits := cluster.NewMap[int]("example/stats/")
-	visits.Delete(ctx, "visits")
-	for range 3 {
-		visits.Update(ctx, "visits", func(n int, _ bool) (int, error) { return n + 1, nil })
-	}
-	n, _ := visits.Get("visits")
-	fmt.Println(n)
-	// Output: 3
 }
 
 // Every worker serves HTTP on one address: the primary binds it (port 0 is
@@ -356,13 +322,19 @@ func ExamplePrimary_Scale() {
 	// Run returned <nil>
 }
 
-// Load fills a cache once for the whole cluster: every worker asks for the
-// key, one runs the loader, and the others get its value.
-func ExampleKV_Load() {
+// Every worker's Store reads a replica of the primary's: here Load fills a
+// cache once for the whole cluster: every worker asks for the key, one runs
+// the loader, and the others get its value.
+func ExampleStore() {
 	if cluster.IsWorker() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		e, err := cluster.Store().Load(ctx, "example/config", time.Hour, func(ctx context.Context) ([]byte, error) {
+		store, err := cluster.Store(ctx) // waits for the primary's content
+		if err != nil {
+			cluster.Send([]byte(err.Error()))
+			return
+		}
+		e, err := store.Load(ctx, "example/config", time.Hour, func(ctx context.Context) ([]byte, error) {
 			cluster.Send([]byte("loading")) // a program would read a file or ask a database
 			return []byte("max_conns=100"), nil
 		})
@@ -407,43 +379,12 @@ func ExampleKV_Load() {
 	fmt.Println("the workers got", got)
 	cancel()
 	fmt.Println("Run returned", <-done)
-	// The store lives in the primary: deleting the key makes the next Load
-	// run a loader again.
-	cluster.Store().Delete(ctx, "example/config")
+	// The store lives in the primary and outlives the workers.
+	e, _ := p.Store().Get("example/config")
+	fmt.Printf("the primary holds %s\n", e.Value)
 	// Output:
 	// the loader ran 1 time
 	// the workers got map[max_conns=100:3]
 	// Run returned <nil>
-}
-
-// Watch delivers what a prefix holds, then OpSynced, then every change, in
-// order, in the primary or in any worker.
-func ExampleKV_Watch() {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	kv := cluster.Store()
-	kv.Put(ctx, "example/watch/a", []byte("1"))
-	changes := kv.Watch(ctx, "example/watch/")
-	kv.Put(ctx, "example/watch/b", []byte("2"))
-	kv.Delete(ctx, "example/watch/a")
-	kv.Delete(ctx, "example/watch/b")
-	for e := range changes {
-		switch e.Op {
-		case cluster.OpSynced:
-			fmt.Println("synced: changes follow")
-		case cluster.OpPut:
-			fmt.Printf("put %s = %s\n", e.Key, e.Value)
-		default:
-			fmt.Println(e.Op, e.Key)
-		}
-		if e.Op == cluster.OpDelete && strings.HasSuffix(e.Key, "/b") {
-			break
-		}
-	}
-	// Output:
-	// put example/watch/a = 1
-	// synced: changes follow
-	// put example/watch/b = 2
-	// delete example/watch/a
-	// delete example/watch/b
+	// the primary holds max_conns=100
 }

@@ -51,7 +51,7 @@ func (p *Primary) wait(w *Worker, cmd *exec.Cmd, outs []*linePrefixer, streak in
 	select {
 	case <-w.readerDone:
 	case <-time.After(time.Second):
-		w.ep.close(errors.New("worker exited"))
+		w.ep.Close(errors.New("worker exited"))
 		<-w.readerDone
 	}
 	p.do(func() { p.onExit(w, cmd.ProcessState, streak, time.Since(started)) })
@@ -59,7 +59,7 @@ func (p *Primary) wait(w *Worker, cmd *exec.Cmd, outs []*linePrefixer, streak in
 
 // onExit runs on the supervisor goroutine when a worker process has ended.
 func (p *Primary) onExit(w *Worker, st *os.ProcessState, streak int, lived time.Duration) {
-	w.ep.close(errors.New("worker exited"))
+	w.ep.Close(errors.New("worker exited"))
 	p.onDisconnect(w, nil)
 	delete(p.table, w.id)
 	p.publishWorkers()

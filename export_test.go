@@ -13,7 +13,7 @@ func WriteRawToPrimary(b []byte) error {
 	if self == nil {
 		return ErrNotWorker
 	}
-	_, err := self.ep.conn.WriteRaw(b)
+	_, err := self.ep.Conn().WriteRaw(b)
 	return err
 }
 
@@ -26,10 +26,10 @@ func WriteStateThenGarbage(keys []string, value []byte) error {
 	}
 	var b []byte
 	for i, k := range keys {
-		req := wire.AppendWrite([]byte{kvWrite}, state.Write{Kind: state.KindPut, Key: k, Value: value})
+		req := wire.AppendWrite([]byte{wire.StateWrite}, state.Write{Kind: state.KindPut, Key: k, Value: value})
 		b = wire.AppendFrame(b, wire.TypeState, 0, 1<<40+uint64(i), req)
 	}
 	b = append(b, "this is not a frame, not at all"...)
-	_, err := self.ep.conn.WriteRaw(b)
+	_, err := self.ep.Conn().WriteRaw(b)
 	return err
 }

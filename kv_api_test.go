@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gocluster/cluster"
+	"github.com/gocluster/cluster/kv"
 )
 
 // stallCluster starts a cluster of one silent worker whose primary holds
@@ -68,7 +69,7 @@ func TestKVWriteGivesUpWhenItsContextEnds(t *testing.T) {
 	_, w, out, release := stallCluster(t)
 	_ = ask(t, w, "kvget:x") // subscribed
 	rep := askStalled(t, w, out, release, "kvstall:200:stall/k=v")
-	if !strings.Contains(rep, "deadline=true") || strings.Count(rep, "cluster: ") != 1 {
+	if !strings.Contains(rep, "deadline=true") || prefixes(rep) != 1 {
 		t.Fatalf("a write with a 200 ms context: %q", rep)
 	}
 	if got := ask(t, w, "kvput:stall/after=1"); strings.HasPrefix(got, "error") {
@@ -81,11 +82,11 @@ func TestKVWriteGivesUpWhenItsContextEnds(t *testing.T) {
 // the subscription goes on: a later call finds the data.
 func TestKVFirstStoreGivesUpWhenItsContextEnds(t *testing.T) {
 	ctx := context.Background()
-	rev, err := cluster.Store().Put(ctx, "stallsub/before", []byte("1"))
+	tc, w, out, release := stallCluster(t)
+	rev, err := tc.p.Store().Put(ctx, "stallsub/before", []byte("1"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, w, out, release := stallCluster(t)
 	rep := askStalled(t, w, out, release, "kvstallsub:200")
 	if !strings.Contains(rep, "deadline=true") {
 		t.Fatalf("the first StoreContext with a 200 ms context: %q", rep)
@@ -146,21 +147,22 @@ func TestRequestFromAHandleCallbackFailsAtOnce(t *testing.T) {
 // its loop body may write; Map.Range decodes and strips the map's prefix.
 func TestKVRangeListsInKeyOrder(t *testing.T) {
 	ctx := context.Background()
-	kv := cluster.Store()
+	tc := startCluster(t, cluster.Config{Workers: 1})
+	store := tc.p.Store()
 	for _, k := range []string{"rng/b", "rng/a/2", "rng/a/10", "rng/c", "rngx", "rng/gone"} {
-		if _, err := kv.Put(ctx, k, []byte("v-"+k)); err != nil {
+		if _, err := store.Put(ctx, k, []byte("v-"+k)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := kv.Delete(ctx, "rng/gone"); err != nil {
+	if _, err := store.Delete(ctx, "rng/gone"); err != nil {
 		t.Fatal(err)
 	}
 	var want strings.Builder
 	var keys []string
-	for k, e := range kv.Range("rng/") {
+	for k, e := range store.Range("rng/") {
 		fmt.Fprintf(&want, "%s=%s@%d;", k, e.Value, e.Rev)
 		keys = append(keys, k)
-		if _, err := kv.Put(ctx, "rngwrite/"+k, e.Value); err != nil { // writes from the loop body
+		if _, err := store.Put(ctx, "rngwrite/"+k, e.Value); err != nil { // writes from the loop body
 			t.Fatal(err)
 		}
 	}
@@ -168,7 +170,7 @@ func TestKVRangeListsInKeyOrder(t *testing.T) {
 		t.Fatalf("primary's Range: %q", keys)
 	}
 	n := 0
-	for range kv.Range("rngwrite/") {
+	for range store.Range("rngwrite/") {
 		if n++; n == 2 {
 			break
 		}
@@ -177,19 +179,18 @@ func TestKVRangeListsInKeyOrder(t *testing.T) {
 		t.Fatalf("a loop that stops at 2 ran %d times", n)
 	}
 
-	tc := startCluster(t, cluster.Config{Workers: 1})
 	w := tc.ready(1)[0]
 	if got := ask(t, w, "kvrange:rng/"); got != want.String() {
 		t.Fatalf("worker's Range:\n got %q\nwant %q", got, want.String())
 	}
 
-	m := cluster.NewMap[int]("rngmap/")
+	m := kv.NewMap[int](store, "rngmap/")
 	for i, k := range []string{"c", "a", "b/1", "b/2"} {
 		if _, err := m.Set(ctx, k, i); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := kv.Put(ctx, "rngmap/bad", []byte("not json")); err != nil {
+	if _, err := store.Put(ctx, "rngmap/bad", []byte("not json")); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
@@ -215,7 +216,7 @@ func TestKVMaxValueSizeRaised(t *testing.T) {
 	tc := startCluster(t, cluster.Config{Workers: 2, MaxValueSize: 3 << 20})
 	ws := tc.ready(2)
 	t.Cleanup(func() { // it would not fit the messages of a later test's primary
-		if _, err := cluster.Store().Delete(context.Background(), "big/2mib"); err != nil {
+		if _, err := tc.p.Store().Delete(context.Background(), "big/2mib"); err != nil {
 			t.Error(err)
 		}
 	})
@@ -242,7 +243,7 @@ func TestKVMaxValueSizeLowered(t *testing.T) {
 	if got := ask(t, w, "kvputn:1000:small/at"); got != "invalid=false <nil>" {
 		t.Fatalf("1000 bytes at a 1000-byte limit: %s", got)
 	}
-	if _, err := cluster.Store().Put(ctx, "small/primary", make([]byte, 1001)); !errors.Is(err, cluster.ErrInvalidKV) {
+	if _, err := tc.p.Store().Put(ctx, "small/primary", make([]byte, 1001)); !errors.Is(err, kv.ErrInvalid) {
 		t.Fatalf("the primary's 1001 bytes: %v", err)
 	}
 }
@@ -259,8 +260,11 @@ func TestKVMaxValueSizeChecked(t *testing.T) {
 	}
 }
 
+// prefixes counts the package prefixes in an error's text.
+func prefixes(s string) int { return strings.Count(s, "cluster: ") + strings.Count(s, "kv: ") }
+
 // TestKVErrorsCrossTheChannel: a worker's failed write reads with one
-// "cluster: " prefix and its key quoted short, and matches its sentinel;
+// "kv: " prefix and its key quoted short, and matches its sentinel;
 // an error a worker replies with keeps its sentinel at the primary.
 func TestKVErrorsCrossTheChannel(t *testing.T) {
 	tc := startCluster(t, cluster.Config{Workers: 1})
@@ -269,12 +273,12 @@ func TestKVErrorsCrossTheChannel(t *testing.T) {
 	for _, key := range []string{"errs/k", long} {
 		_ = ask(t, w, "kvcreate:"+key+"=1")
 		got := ask(t, w, "kvcreate:"+key+"=2")
-		if !strings.HasPrefix(got, "exists=true invalid=false cluster: create ") || strings.Count(got, "cluster: ") != 1 || len(got) > 200 {
+		if !strings.HasPrefix(got, "exists=true invalid=false kv: create ") || prefixes(got) != 1 || len(got) > 200 {
 			t.Fatalf("a second create of a %d-byte key: %q", len(key), got)
 		}
 	}
 	got := ask(t, w, "kvcreate:"+long+"k"+long+"=1") // over MaxKeySize
-	if !strings.HasPrefix(got, "exists=false invalid=true ") || strings.Count(got, "cluster: ") != 1 || !strings.Contains(got, "…(8001 bytes)") {
+	if !strings.HasPrefix(got, "exists=false invalid=true ") || prefixes(got) != 1 || !strings.Contains(got, "…(8001 bytes)") {
 		t.Fatalf("a create of an 8001-byte key: %q", got)
 	}
 
@@ -284,9 +288,9 @@ func TestKVErrorsCrossTheChannel(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for name, s := range map[string]error{
-		"exists":   cluster.ErrExists,
-		"conflict": cluster.ErrConflict,
-		"invalid":  cluster.ErrInvalidKV,
+		"exists":   kv.ErrExists,
+		"conflict": kv.ErrConflict,
+		"invalid":  kv.ErrInvalid,
 		"noworker": cluster.ErrNoWorker,
 		"toolarge": cluster.ErrTooLarge,
 		"deadline": context.DeadlineExceeded,

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gocluster/cluster"
+	"github.com/gocluster/cluster/kv"
 )
 
 // answerKV runs the shared-state commands of the echo worker; it reports
@@ -24,45 +25,45 @@ func answerKV(cmd, arg string) (string, bool) {
 	switch cmd { // the commands that must run before the store is there
 	case "kvstallsub": // ms: the first StoreContext, with the primary's reader held
 		return stalled(arg, func(ctx context.Context) error {
-			_, err := cluster.StoreContext(ctx)
+			_, err := cluster.Store(ctx)
 			return err
 		}), true
 	case "handlemode": // from now on, messages go to handleKV
 		cluster.Handle(handleKV)
 		return "ok", true
 	}
-	kv, err := cluster.StoreContext(ctx)
+	store, err := cluster.Store(ctx)
 	if err != nil {
 		return result("", err), true
 	}
 	switch cmd {
 	case "kvput": // key=value
 		k, v, _ := strings.Cut(arg, "=")
-		rev, err := kv.Put(ctx, k, []byte(v))
+		rev, err := store.Put(ctx, k, []byte(v))
 		return result(strconv.FormatUint(rev, 10), err), true
 	case "kvown": // key=value, owned by this worker
 		k, v, _ := strings.Cut(arg, "=")
-		rev, err := kv.Put(ctx, k, []byte(v), cluster.OwnedByWorker())
+		rev, err := store.Put(ctx, k, []byte(v), kv.OwnedByWorker())
 		return result(strconv.FormatUint(rev, 10), err), true
 	case "kvttl": // ms:key=value
 		ms, kvs, _ := strings.Cut(arg, ":")
 		d, _ := strconv.Atoi(ms)
 		k, v, _ := strings.Cut(kvs, "=")
-		rev, err := kv.Put(ctx, k, []byte(v), cluster.WithTTL(time.Duration(d)*time.Millisecond))
+		rev, err := store.Put(ctx, k, []byte(v), kv.WithTTL(time.Duration(d)*time.Millisecond))
 		return result(strconv.FormatUint(rev, 10), err), true
 	case "kvget":
-		if e, ok := kv.Get(arg); ok {
+		if e, ok := store.Get(arg); ok {
 			return fmt.Sprintf("%s@%d", e.Value, e.Rev), true
 		}
 		return "<none>", true
 	case "kvbig": // a value one byte over the limit
-		_, err := kv.Put(ctx, arg, make([]byte, cluster.MaxValueSize+1))
+		_, err := store.Put(ctx, arg, make([]byte, kv.MaxValueSize+1))
 		return result("ok", err), true
 	case "kvdigest": // prefix: revision, count and hash of the replica under it
-		return digest(kv, arg), true
+		return digest(store, arg), true
 	case "kvrange": // prefix: key=value@rev; for each entry, in Range's order
 		var b strings.Builder
-		for k, e := range kv.Range(arg) {
+		for k, e := range store.Range(arg) {
 			fmt.Fprintf(&b, "%s=%s@%d;", k, e.Value, e.Rev)
 		}
 		return b.String(), true
@@ -70,47 +71,47 @@ func answerKV(cmd, arg string) (string, bool) {
 		ms, kvs, _ := strings.Cut(arg, ":")
 		k, v, _ := strings.Cut(kvs, "=")
 		return stalled(ms, func(ctx context.Context) error {
-			_, err := kv.Put(ctx, k, []byte(v))
+			_, err := store.Put(ctx, k, []byte(v))
 			return err
 		}), true
 	case "kvputn": // n:key, a value of n bytes
 		n, k, _ := strings.Cut(arg, ":")
 		size, _ := strconv.Atoi(n)
-		_, err := kv.Put(ctx, k, make([]byte, size))
-		return fmt.Sprintf("invalid=%v %v", errors.Is(err, cluster.ErrInvalidKV), err), true
+		_, err := store.Put(ctx, k, make([]byte, size))
+		return fmt.Sprintf("invalid=%v %v", errors.Is(err, kv.ErrInvalid), err), true
 	case "kvallocs": // n: heap allocations per Put, over n Puts of one key
 		n, _ := strconv.Atoi(arg)
-		return allocsPerPut(ctx, kv, n), true
+		return allocsPerPut(ctx, store, n), true
 	case "kvlen": // key: the length of its value
-		e, ok := kv.Get(arg)
+		e, ok := store.Get(arg)
 		return fmt.Sprintf("%v %d", ok, len(e.Value)), true
 	case "kvcreate": // key=value: the error's text, and the sentinel it matches
 		k, v, _ := strings.Cut(arg, "=")
-		_, err := kv.Create(ctx, k, []byte(v))
-		return fmt.Sprintf("exists=%v invalid=%v %v", errors.Is(err, cluster.ErrExists), errors.Is(err, cluster.ErrInvalidKV), err), true
+		_, err := store.Create(ctx, k, []byte(v))
+		return fmt.Sprintf("exists=%v invalid=%v %v", errors.Is(err, kv.ErrExists), errors.Is(err, kv.ErrInvalid), err), true
 	case "kvryw": // n writes, each read back at once by the writer
 		n, _ := strconv.Atoi(arg)
 		misses := 0
 		for i := range n {
 			v := strconv.Itoa(i)
-			rev, err := kv.Put(ctx, "ryw/"+strconv.Itoa(cluster.ID()), []byte(v))
-			if e, ok := kv.Get("ryw/" + strconv.Itoa(cluster.ID())); err != nil || !ok || string(e.Value) != v || e.Rev != rev || kv.Rev() < rev {
+			rev, err := store.Put(ctx, "ryw/"+strconv.Itoa(cluster.ID()), []byte(v))
+			if e, ok := store.Get("ryw/" + strconv.Itoa(cluster.ID())); err != nil || !ok || string(e.Value) != v || e.Rev != rev || store.Rev() < rev {
 				misses++
 			}
 		}
 		return strconv.Itoa(misses), true
 	case "kvstress":
 		n, _ := strconv.Atoi(arg)
-		return stress(ctx, kv, n), true
+		return stress(ctx, store, n), true
 	case "kvload": // key: Load with a loader that tells the primary and takes 300 ms
-		e, err := kv.Load(ctx, arg, 0, func(context.Context) ([]byte, error) {
+		e, err := store.Load(ctx, arg, 0, func(context.Context) ([]byte, error) {
 			cluster.Send([]byte("loader ran in " + strconv.Itoa(cluster.ID())))
 			time.Sleep(300 * time.Millisecond)
 			return []byte("loaded by " + strconv.Itoa(cluster.ID())), nil
 		})
 		return result(string(e.Value), err), true
 	case "kvloadfail": // key: a loader that fails
-		_, err := kv.Load(ctx, arg, 0, func(context.Context) ([]byte, error) {
+		_, err := store.Load(ctx, arg, 0, func(context.Context) ([]byte, error) {
 			time.Sleep(300 * time.Millisecond)
 			return nil, errors.New("backend down")
 		})
@@ -127,13 +128,13 @@ func result(ok string, err error) string {
 }
 
 // digest describes the replica's content under prefix.
-func digest(kv *cluster.KV, prefix string) string {
+func digest(store *kv.KV, prefix string) string {
 	h := sha256.New()
 	n := 0
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	for ev := range kv.Watch(ctx, prefix) {
-		if ev.Op == cluster.OpSynced {
+	for ev := range store.Watch(ctx, prefix) {
+		if ev.Op == kv.OpSynced {
 			return fmt.Sprintf("rev=%d n=%d sum=%x", ev.Rev, n, h.Sum(nil)[:8])
 		}
 		fmt.Fprintf(h, "%s=%s@%d;", ev.Key, ev.Value, ev.Rev)
@@ -145,10 +146,10 @@ func digest(kv *cluster.KV, prefix string) string {
 // stress writes n times from 4 goroutines: puts on 50 keys and
 // compare-and-set increments of 5 counters. It checks that the revisions
 // it watches under "s/" only grow, and reports its successful increments.
-func stress(ctx context.Context, kv *cluster.KV, n int) string {
+func stress(ctx context.Context, store *kv.KV, n int) string {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	watch := kv.Watch(ctx, "s/")
+	watch := store.Watch(ctx, "s/")
 	var last uint64
 	disorder := 0
 	watched := make(chan struct{})
@@ -156,7 +157,7 @@ func stress(ctx context.Context, kv *cluster.KV, n int) string {
 		defer close(watched)
 		synced := false
 		for ev := range watch {
-			if ev.Op == cluster.OpSynced {
+			if ev.Op == kv.OpSynced {
 				synced, last = true, ev.Rev
 				continue
 			}
@@ -175,7 +176,7 @@ func stress(ctx context.Context, kv *cluster.KV, n int) string {
 			defer wg.Done()
 			for i := g; i < n; i += 4 {
 				if i%2 == 0 {
-					if _, err := kv.Put(ctx, fmt.Sprintf("s/p%d", i%50), []byte(fmt.Sprintf("%d-%d", cluster.ID(), i))); err != nil {
+					if _, err := store.Put(ctx, fmt.Sprintf("s/p%d", i%50), []byte(fmt.Sprintf("%d-%d", cluster.ID(), i))); err != nil {
 						mu.Lock()
 						errs++
 						mu.Unlock()
@@ -183,14 +184,14 @@ func stress(ctx context.Context, kv *cluster.KV, n int) string {
 					continue
 				}
 				key := fmt.Sprintf("s/c%d", i%5)
-				e, _ := kv.Get(key)
+				e, _ := store.Get(key)
 				cur, _ := strconv.Atoi(string(e.Value))
-				_, err := kv.Update(ctx, key, []byte(strconv.Itoa(cur+1)), e.Rev)
+				_, err := store.Update(ctx, key, []byte(strconv.Itoa(cur+1)), e.Rev)
 				mu.Lock()
 				switch {
 				case err == nil:
 					wins++
-				case !errors.Is(err, cluster.ErrConflict):
+				case !errors.Is(err, kv.ErrConflict):
 					errs++
 				}
 				mu.Unlock()
@@ -236,14 +237,23 @@ func handleKV(m *cluster.Message) {
 		var err error
 		switch arg {
 		case "store":
-			_, err = cluster.StoreContext(ctx)
+			_, err = cluster.Store(ctx)
 		case "put":
-			_, err = cluster.Store().Put(ctx, "inhandler", []byte("x"))
+			err = withStore(ctx, func(store *kv.KV) error {
+				_, err := store.Put(ctx, "inhandler", []byte("x"))
+				return err
+			})
 		case "mapset":
-			_, err = cluster.NewMap[int]("inhandler/").Set(ctx, "n", 1)
+			err = withStore(ctx, func(store *kv.KV) error {
+				_, err := kv.NewMap[int](store, "inhandler/").Set(ctx, "n", 1)
+				return err
+			})
 		case "load":
-			_, err = cluster.Store().Load(ctx, "inhandler/load", 0, func(context.Context) ([]byte, error) {
-				return []byte("loaded"), nil
+			err = withStore(ctx, func(store *kv.KV) error {
+				_, err := store.Load(ctx, "inhandler/load", 0, func(context.Context) ([]byte, error) {
+					return []byte("loaded"), nil
+				})
+				return err
 			})
 		case "request":
 			_, err = cluster.Request(ctx, []byte("from a handler"))
@@ -256,11 +266,21 @@ func handleKV(m *cluster.Message) {
 	}
 }
 
+// withStore calls fn with this worker's store, or returns the error of
+// getting it.
+func withStore(ctx context.Context, fn func(*kv.KV) error) error {
+	store, err := cluster.Store(ctx)
+	if err != nil {
+		return err
+	}
+	return fn(store)
+}
+
 // sentinels are errors the tests expect to keep across the channel.
 var sentinels = map[string]error{
-	"exists":   cluster.ErrExists,
-	"conflict": cluster.ErrConflict,
-	"invalid":  cluster.ErrInvalidKV,
+	"exists":   kv.ErrExists,
+	"conflict": kv.ErrConflict,
+	"invalid":  kv.ErrInvalid,
 	"noworker": cluster.ErrNoWorker,
 	"toolarge": cluster.ErrTooLarge,
 	"deadline": context.DeadlineExceeded,
@@ -269,17 +289,17 @@ var sentinels = map[string]error{
 // allocsPerPut measures the heap allocations of a worker's Put: n writes
 // of a 16-byte value with a cancellable context (what an HTTP handler
 // passes), after a warm-up.
-func allocsPerPut(ctx context.Context, kv *cluster.KV, n int) string {
+func allocsPerPut(ctx context.Context, store *kv.KV, n int) string {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	value := []byte("0123456789abcdef")
 	for range 100 {
-		kv.Put(ctx, "allocs", value)
+		store.Put(ctx, "allocs", value)
 	}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	for range n {
-		if _, err := kv.Put(ctx, "allocs", value); err != nil {
+		if _, err := store.Put(ctx, "allocs", value); err != nil {
 			return "error: " + err.Error()
 		}
 	}

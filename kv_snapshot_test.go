@@ -13,23 +13,22 @@ import (
 	"time"
 
 	"github.com/gocluster/cluster"
+	"github.com/gocluster/cluster/kv"
 )
 
 // fillStore puts n keys under prefix, each with a value of size bytes, into
-// the primary's store, and deletes them when the test ends (the store is
-// the test process's, shared by the tests that follow).
-func fillStore(t *testing.T, prefix string, n, size int) {
+// the primary's store, and deletes them when the test ends.
+func fillStore(t *testing.T, store *kv.KV, prefix string, n, size int) {
 	t.Helper()
-	kv := cluster.Store()
 	value := []byte(strings.Repeat("v", size))
 	for i := range n {
-		if _, err := kv.Put(context.Background(), fmt.Sprintf("%s%06d", prefix, i), value); err != nil {
+		if _, err := store.Put(context.Background(), fmt.Sprintf("%s%06d", prefix, i), value); err != nil {
 			t.Fatal(err)
 		}
 	}
 	t.Cleanup(func() {
 		for i := range n {
-			kv.Delete(context.Background(), fmt.Sprintf("%s%06d", prefix, i))
+			store.Delete(context.Background(), fmt.Sprintf("%s%06d", prefix, i))
 		}
 	})
 }
@@ -95,8 +94,8 @@ func heapPeak(t *testing.T) func() uint64 {
 // worker has read the previous ones.
 func TestKVSnapshotMemoryBounded(t *testing.T) {
 	const keys, valueSize, workers, rounds = 20_000, 600, 4, 3
-	fillStore(t, "mem/", keys, valueSize)
 	tc := startCluster(t, cluster.Config{Workers: workers, RestartDelay: time.Millisecond, MaxRestarts: 1000})
+	fillStore(t, tc.p.Store(), "mem/", keys, valueSize)
 	ws := tc.ready(workers)
 	subscribeAll(t, ws, "mem/000000") // the channels' buffers exist before the baseline
 	tc.killAll(ws)
@@ -127,11 +126,11 @@ func TestKVSnapshotMemoryBounded(t *testing.T) {
 // first Store call of a worker returns only with the whole snapshot in.
 func TestKVSnapshotRacingWrites(t *testing.T) {
 	const static, racing = 3000, 10_000
-	fillStore(t, "static/", static, 200)
-	fillStore(t, "race/", racing, 100)
-	kv := cluster.Store()
-	want := digest(kv, "static/")
 	tc := startCluster(t, cluster.Config{Workers: 3, RestartDelay: time.Millisecond, MaxRestarts: 1000})
+	fillStore(t, tc.p.Store(), "static/", static, 200)
+	fillStore(t, tc.p.Store(), "race/", racing, 100)
+	store := tc.p.Store()
+	want := digest(store, "static/")
 
 	stop := make(chan struct{})
 	wrote := make(chan int, 1)
@@ -147,9 +146,9 @@ func TestKVSnapshotRacingWrites(t *testing.T) {
 			}
 			key := fmt.Sprintf("race/%06d", rng.IntN(2*racing)) // half of them new
 			if rng.IntN(3) == 0 {
-				kv.Delete(context.Background(), key)
+				store.Delete(context.Background(), key)
 			} else {
-				kv.Put(context.Background(), key, []byte(fmt.Sprint(n)))
+				store.Put(context.Background(), key, []byte(fmt.Sprint(n)))
 			}
 			n++
 		}
@@ -161,15 +160,15 @@ func TestKVSnapshotRacingWrites(t *testing.T) {
 	t.Cleanup(func() {
 		stopWrites()
 		for i := racing; i < 2*racing; i++ {
-			kv.Delete(context.Background(), fmt.Sprintf("race/%06d", i))
+			store.Delete(context.Background(), fmt.Sprintf("race/%06d", i))
 		}
 	})
 	var ws []*cluster.Worker
 	for round := range 3 {
 		ws = tc.ready(3)
-		before := kv.Rev()
+		before := store.Rev()
 		outs := askAll(t, ws, "kvdigest:static/") // their first Store call
-		if kv.Rev() == before {
+		if store.Rev() == before {
 			t.Fatalf("round %d: no write while the workers took their snapshots", round)
 		}
 		for i, out := range outs {
@@ -182,7 +181,7 @@ func TestKVSnapshotRacingWrites(t *testing.T) {
 		}
 	}
 	t.Logf("%d writes raced with the snapshots", stopWrites())
-	want = digest(kv, "race/")
+	want = digest(store, "race/")
 	for _, w := range ws {
 		kvWait(t, fmt.Sprintf("worker %d holds the primary's content", w.ID()), func() bool {
 			return ask(t, w, "kvdigest:race/") == want
@@ -201,10 +200,10 @@ func contentOf(digest string) string {
 // minimum, a snapshot of values a third of that size still reaches a worker
 // (a piece of the table larger than a message goes in several frames).
 func TestKVSnapshotFitsTheSmallestMessageSize(t *testing.T) {
-	fillStore(t, "smallframes/", 2000, 1500)
 	tc := startCluster(t, cluster.Config{Workers: 1, MaxMessageSize: cluster.MinMessageSize})
+	fillStore(t, tc.p.Store(), "smallframes/", 2000, 1500)
 	w := tc.ready(1)[0]
-	if got, want := ask(t, w, "kvdigest:smallframes/"), digest(cluster.Store(), "smallframes/"); got != want {
+	if got, want := ask(t, w, "kvdigest:smallframes/"), digest(tc.p.Store(), "smallframes/"); got != want {
 		t.Fatalf("worker's replica %s, primary's %s", got, want)
 	}
 	for _, e := range tc.all() {

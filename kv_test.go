@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gocluster/cluster"
+	"github.com/gocluster/cluster/kv"
 )
 
 // kvWait polls fn until it returns true, for at most 10 s.
@@ -34,13 +35,13 @@ func kvWait(t *testing.T, what string, fn func() bool) {
 // of increments that returned no error.
 func TestKVConcurrentWritersConverge(t *testing.T) {
 	ctx := context.Background()
-	kv := cluster.Store()
+	tc := startCluster(t, cluster.Config{Workers: 4})
+	store := tc.p.Store()
 	for i := range 5 {
-		if _, err := kv.Put(ctx, fmt.Sprintf("s/c%d", i), []byte("0")); err != nil {
+		if _, err := store.Put(ctx, fmt.Sprintf("s/c%d", i), []byte("0")); err != nil {
 			t.Fatal(err)
 		}
 	}
-	tc := startCluster(t, cluster.Config{Workers: 4})
 	ws := tc.ready(4)
 	const n = 2000
 	outs := askAll(t, ws, "kvstress:"+strconv.Itoa(n))
@@ -57,7 +58,7 @@ func TestKVConcurrentWritersConverge(t *testing.T) {
 	}
 	counted := 0
 	for i := range 5 {
-		e, _ := kv.Get(fmt.Sprintf("s/c%d", i))
+		e, _ := store.Get(fmt.Sprintf("s/c%d", i))
 		v, _ := strconv.Atoi(string(e.Value))
 		counted += v
 	}
@@ -68,11 +69,11 @@ func TestKVConcurrentWritersConverge(t *testing.T) {
 		t.Fatalf("%d of %d compare-and-sets won: the test did not make them conflict", totalWins, len(ws)*n/2)
 	}
 	// Every replica has every write once the last one is in.
-	last, err := kv.Put(ctx, "s/zz", []byte("end"))
+	last, err := store.Put(ctx, "s/zz", []byte("end"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := digest(kv, "s/")
+	want := digest(store, "s/")
 	for _, w := range ws {
 		kvWait(t, "worker "+strconv.Itoa(w.ID())+" has every write", func() bool {
 			return strings.HasPrefix(ask(t, w, "kvdigest:s/"), fmt.Sprintf("rev=%d ", last))
@@ -97,7 +98,7 @@ func TestKVReadYourWritesAndVisibility(t *testing.T) {
 	if rev == 0 {
 		t.Fatal("put returned no revision")
 	}
-	if e, ok := cluster.Store().Get("vis"); !ok || string(e.Value) != "hello" || e.Rev != rev {
+	if e, ok := tc.p.Store().Get("vis"); !ok || string(e.Value) != "hello" || e.Rev != rev {
 		t.Fatalf("primary reads %q@%d, want hello@%d", e.Value, e.Rev, rev)
 	}
 	kvWait(t, "the other worker sees the write", func() bool {
@@ -106,7 +107,7 @@ func TestKVReadYourWritesAndVisibility(t *testing.T) {
 	if got := ask(t, ws[0], "kvbig:big"); !strings.Contains(got, "error") {
 		t.Fatalf("a value over MaxValueSize: %q", got)
 	}
-	if _, err := cluster.Store().Put(ctx, "big", make([]byte, cluster.MaxValueSize+1)); !errors.Is(err, cluster.ErrInvalidKV) {
+	if _, err := tc.p.Store().Put(ctx, "big", make([]byte, kv.MaxValueSize+1)); !errors.Is(err, kv.ErrInvalid) {
 		t.Fatalf("primary put over MaxValueSize: %v", err)
 	}
 }
@@ -115,15 +116,15 @@ func TestKVReadYourWritesAndVisibility(t *testing.T) {
 // (here, the replacement of a crashed one) starts from a snapshot.
 func TestKVSnapshotAfterRestart(t *testing.T) {
 	ctx := context.Background()
-	kv := cluster.Store()
+	tc := startCluster(t, cluster.Config{Workers: 1, RestartDelay: time.Millisecond})
+	store := tc.p.Store()
 	for i := range 3000 {
-		if _, err := kv.Put(ctx, fmt.Sprintf("snap/%04d", i), []byte(strings.Repeat("v", 500))); err != nil {
+		if _, err := store.Put(ctx, fmt.Sprintf("snap/%04d", i), []byte(strings.Repeat("v", 500))); err != nil {
 			t.Fatal(err)
 		}
 	}
-	tc := startCluster(t, cluster.Config{Workers: 1, RestartDelay: time.Millisecond})
 	w := tc.ready(1)[0]
-	want := digest(kv, "snap/")
+	want := digest(store, "snap/")
 	if got := ask(t, w, "kvdigest:snap/"); got != want {
 		t.Fatalf("first worker: %s, primary: %s", got, want)
 	}
@@ -149,13 +150,13 @@ func TestKVSnapshotAfterRestart(t *testing.T) {
 func TestKVTTLAndOwnedKeys(t *testing.T) {
 	tc := startCluster(t, cluster.Config{Workers: 2})
 	ws := tc.ready(2)
-	kv := cluster.Store()
+	store := tc.p.Store()
 	start := time.Now()
 	if got := ask(t, ws[0], "kvttl:1000:ttl/a=x"); strings.HasPrefix(got, "error") {
 		t.Fatal(got)
 	}
 	kvWait(t, "the other worker sees the key", func() bool { return strings.HasPrefix(ask(t, ws[1], "kvget:ttl/a"), "x@") })
-	kvWait(t, "the key expires in the primary", func() bool { _, ok := kv.Get("ttl/a"); return !ok })
+	kvWait(t, "the key expires in the primary", func() bool { _, ok := store.Get("ttl/a"); return !ok })
 	if took := time.Since(start); took < time.Second {
 		t.Fatalf("the key expired after %v, before its TTL", took)
 	}
@@ -165,13 +166,13 @@ func TestKVTTLAndOwnedKeys(t *testing.T) {
 	if got := ask(t, ws[0], "kvown:own/a=mine"); strings.HasPrefix(got, "error") {
 		t.Fatal(got)
 	}
-	if _, ok := kv.Get("own/a"); !ok {
+	if _, ok := store.Get("own/a"); !ok {
 		t.Fatal("owned key missing in the primary")
 	}
 	if err := ws[0].Disconnect(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	kvWait(t, "the owned key is deleted", func() bool { _, ok := kv.Get("own/a"); return !ok })
+	kvWait(t, "the owned key is deleted", func() bool { _, ok := store.Get("own/a"); return !ok })
 	if got := ask(t, ws[1], "kvget:own/a"); got != "<none>" {
 		t.Fatalf("after its owner exited the other worker reads %q", got)
 	}
@@ -205,7 +206,7 @@ func TestKVLoadRunsOnce(t *testing.T) {
 			}
 		}
 		if round == "kvloadfail" {
-			if _, ok := cluster.Store().Get(key); ok {
+			if _, ok := tc.p.Store().Get(key); ok {
 				t.Fatal("a failed load stored a value")
 			}
 			continue
@@ -235,10 +236,10 @@ func TestKVValueOverMessageSize(t *testing.T) {
 	tc := startCluster(t, cluster.Config{Workers: 1, MaxMessageSize: 64 << 10})
 	w := tc.ready(1)[0]
 	_ = ask(t, w, "kvget:x") // subscribed
-	if _, err := cluster.Store().Put(ctx, "big/primary", make([]byte, 100<<10)); !errors.Is(err, cluster.ErrInvalidKV) {
+	if _, err := tc.p.Store().Put(ctx, "big/primary", make([]byte, 100<<10)); !errors.Is(err, kv.ErrInvalid) {
 		t.Fatalf("a 100 KiB value with 64 KiB messages: %v", err)
 	}
-	if _, err := cluster.Store().Put(ctx, "big/ok", make([]byte, 32<<10)); err != nil {
+	if _, err := tc.p.Store().Put(ctx, "big/ok", make([]byte, 32<<10)); err != nil {
 		t.Fatal(err)
 	}
 	if got := ask(t, w, "kvget:big/ok"); strings.HasPrefix(got, "<none>") {

@@ -56,36 +56,36 @@ func (lc ListenConfig) Listen(ctx context.Context, network, address string) (net
 	// worker for the address when it answers, and an answer nobody took
 	// would leave that registration behind. It answers at once, or the
 	// channel closes.
-	req := append([]byte{ctlListen, byte(lc.Policy)}, network+"\x00"+address...)
-	r := self.ep.call(context.Background(), wire.TypeCtl, 0, req)
-	if r.err != nil {
-		return nil, opErr(fmt.Sprintf("listen %s %s", network, address), r.err)
+	req := append([]byte{wire.CtlListen, byte(lc.Policy)}, network+"\x00"+address...)
+	r := self.ep.Call(context.Background(), wire.TypeCtl, 0, req)
+	if r.Err != nil {
+		return nil, opErr(fmt.Sprintf("listen %s %s", network, address), r.Err)
 	}
-	policy, key, bound, err := parseListenReply(r.data)
+	policy, key, bound, err := parseListenReply(r.Data)
 	if err != nil {
-		closeFiles(r.files)
+		closeFiles(r.Files)
 		return nil, opErr(fmt.Sprintf("listen %s %s", network, address), err)
 	}
 	if policy == RoundRobin {
-		closeFiles(r.files)
+		closeFiles(r.Files)
 		l, err := self.handoff.open(key, network, address, bound)
 		if err != nil {
 			return nil, err
 		}
 		// Connections come once the primary has read this, after the
 		// listener is registered: none comes back for want of a listener.
-		if err := self.ep.enqueue(wire.TypeCtl, 0, 0, keyed(ctlAccept, key)); err != nil {
+		if err := self.ep.Enqueue(wire.TypeCtl, 0, 0, wire.Keyed(wire.CtlAccept, key)); err != nil {
 			l.Close()
 			return nil, opErr(fmt.Sprintf("listen %s %s", network, address), err)
 		}
 		return l, nil
 	}
-	if len(r.files) != 1 {
-		closeFiles(r.files)
+	if len(r.Files) != 1 {
+		closeFiles(r.Files)
 		return nil, fmt.Errorf("cluster: listen %s %s: the primary sent no socket", network, address)
 	}
-	ln, err := net.FileListener(r.files[0])
-	r.files[0].Close()
+	ln, err := net.FileListener(r.Files[0])
+	r.Files[0].Close()
 	if err != nil {
 		return nil, opErr(fmt.Sprintf("listen %s %s", network, address), err)
 	}
@@ -144,10 +144,6 @@ func (e *listenError) Unwrap() error {
 	return e.errno
 }
 
-func keyed(cmd byte, key uint32) []byte {
-	return binary.BigEndian.AppendUint32([]byte{cmd}, key)
-}
-
 // sharedListener is a worker's copy of a socket the primary bound.
 type sharedListener struct {
 	net.Listener
@@ -156,7 +152,7 @@ type sharedListener struct {
 }
 
 func (l *sharedListener) Close() error {
-	l.once.Do(func() { self.ep.enqueue(wire.TypeCtl, 0, 0, keyed(ctlUnlisten, l.key)) })
+	l.once.Do(func() { self.ep.Enqueue(wire.TypeCtl, 0, 0, wire.Keyed(wire.CtlUnlisten, l.key)) })
 	return l.Listener.Close()
 }
 

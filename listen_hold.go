@@ -11,10 +11,10 @@ import (
 // A RoundRobin connection in the primary, from accept to a worker's Accept.
 //
 // The primary keeps each connection it accepts and hands a duplicate to a
-// worker (ctlConn; the frame id numbers the hand-off). The worker confirms
-// it when its Accept returns it to the program (ctlTaken), and only then
+// worker (wire.CtlConn; the frame id numbers the hand-off). The worker confirms
+// it when its Accept returns it to the program (wire.CtlTaken), and only then
 // does the primary close its copy. One it cannot take comes back
-// (ctlReturn), and those it had not confirmed when its channel ends (it
+// (wire.CtlReturn), and those it had not confirmed when its channel ends (it
 // died) go to another worker: only connections a program accepted die with
 // it. While no worker can take a connection it is held, within
 // MaxHeldConns and HoldTimeout.
@@ -95,7 +95,7 @@ func (e *listenEntry) handOff(c net.Conn, not *Worker) bool {
 			w = ws[0]
 		}
 		id := e.lastID + 1
-		if w.ep.conn.EnqueueFiles(wire.TypeCtl, 0, id, keyed(ctlConn, e.key), files) == nil {
+		if w.ep.Conn().EnqueueFiles(wire.TypeCtl, 0, id, wire.Keyed(wire.CtlConn, e.key), files) == nil {
 			e.lastID = id
 			m := e.handed[w]
 			if m == nil {
@@ -123,7 +123,7 @@ func (e *listenEntry) takers(not *Worker) []*Worker {
 		if w == not || len(e.handed[w]) >= rrBacklog {
 			return false
 		}
-		_, files := w.ep.conn.Backlog()
+		_, files := w.ep.Conn().Backlog()
 		return files < maxQueuedFiles
 	}
 	for i, w := range e.workers {

@@ -87,15 +87,15 @@ func (p *Primary) handleListen(w *Worker, id uint64, req []byte) {
 			err := opErr(fmt.Sprintf("worker %d: listen %s %s", w.id, network, address), listenCause(err))
 			p.do(func() { p.emit(Event{Type: EventError, Worker: w, Err: err, Addr: listenAddr(network, address)}) })
 		}
-		w.ep.enqueue(wire.TypeRep, 0, id, listenRefusal(err))
+		w.ep.Enqueue(wire.TypeRep, 0, id, listenRefusal(err))
 		return
 	}
 	reply := listenReply(e.policy, e.key, e.addr.String())
-	if err := w.ep.conn.EnqueueFiles(wire.TypeRep, 0, id, reply, files); err != nil {
+	if err := w.ep.Conn().EnqueueFiles(wire.TypeRep, 0, id, reply, files); err != nil {
 		closeFiles(files)
 		return
 	}
-	if e.policy != RoundRobin { // RoundRobin: once the worker's listener is open (ctlAccept)
+	if e.policy != RoundRobin { // RoundRobin: once the worker's listener is open (wire.CtlAccept)
 		p.listening(w, e)
 	}
 }
@@ -133,7 +133,7 @@ func (p *Primary) listen(w *Worker, req []byte) (e *listenEntry, files []*os.Fil
 	// listener under this lock: a worker whose channel is open here is
 	// registered now and taken out later, never the other way round.
 	select {
-	case <-w.ep.done:
+	case <-w.ep.Done():
 		return nil, nil, nil, ErrDisconnected
 	default:
 	}
@@ -224,7 +224,7 @@ func (e *listenEntry) reusePortSocket(w *Worker) (*os.File, error) {
 
 // removeWorker takes w out of a listener (it closed it, or exited). The
 // connections handed to it that it had not accepted come back on their own
-// (ctlReturn), or at the end of its channel.
+// (wire.CtlReturn), or at the end of its channel.
 func (e *listenEntry) removeWorker(w *Worker) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -270,19 +270,19 @@ func (p *Primary) handleListenCtl(w *Worker, f wire.Frame) {
 		return
 	}
 	switch f.Payload[0] {
-	case ctlAccept:
+	case wire.CtlAccept:
 		if e.policy == RoundRobin && p.watchHandoffs(w) {
 			e.addWorker(w)
 			p.listening(w, e)
 		}
-	case ctlTaken:
+	case wire.CtlTaken:
 		e.taken(w, f.ID)
-	case ctlReturn:
+	case wire.CtlReturn:
 		w.connClosed()
 		e.returned(w, f.ID)
-	case ctlUnlisten:
+	case wire.CtlUnlisten:
 		e.removeWorker(w)
-	case ctlClosed:
+	case wire.CtlClosed:
 		w.connClosed()
 	}
 }

@@ -36,9 +36,9 @@ type handoffs struct {
 }
 
 // open registers the listener for key; the primary hands it connections
-// once it has read the ctlAccept notice that follows.
+// once it has read the wire.CtlAccept notice that follows.
 func (h *handoffs) open(key uint32, network, address, bound string) (*rrListener, error) {
-	l := &rrListener{key: key, addr: listenAddr(network, bound), taken: keyed(ctlTaken, key),
+	l := &rrListener{key: key, addr: listenAddr(network, bound), taken: wire.Keyed(wire.CtlTaken, key),
 		conns: make(chan *handedConn, rrBacklog), closed: make(chan struct{})}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -55,6 +55,18 @@ func (h *handoffs) open(key uint32, network, address, bound string) (*rrListener
 // deliver gives a connection the primary handed off (the frame's id names
 // the hand-off) to the listener with that key; one that no open listener
 // can take goes back to the primary, which still holds it.
+// onConn takes a connection the primary handed to this worker (a CtlConn
+// frame); a malformed one is dropped.
+func (h *handoffs) onConn(f wire.Frame) error {
+	key, ok := wire.KeyOf(f.Payload)
+	if !ok || len(f.Files) != 1 {
+		closeFiles(f.Files)
+		return nil
+	}
+	h.deliver(key, f)
+	return nil
+}
+
 func (h *handoffs) deliver(key uint32, f wire.Frame) {
 	file := f.Files[0]
 	c, err := net.FileConn(file)
@@ -78,7 +90,7 @@ func (h *handoffs) deliver(key uint32, f wire.Frame) {
 // giveBack tells the primary this worker will not take the hand-off id; the
 // primary gives its own copy of the connection to another worker.
 func giveBack(key uint32, id uint64) {
-	self.ep.enqueue(wire.TypeCtl, 0, id, keyed(ctlReturn, key))
+	self.ep.Enqueue(wire.TypeCtl, 0, id, wire.Keyed(wire.CtlReturn, key))
 }
 
 // rrListener is a worker's end of a RoundRobin listener: Accept returns the
@@ -86,14 +98,14 @@ func giveBack(key uint32, id uint64) {
 type rrListener struct {
 	key    uint32
 	addr   net.Addr
-	taken  []byte // the ctlTaken payload for this key
+	taken  []byte // the wire.CtlTaken payload for this key
 	conns  chan *handedConn
 	closed chan struct{}
 	once   sync.Once
 }
 
 // Accept returns the next connection handed to this worker. It confirms
-// the connection to the primary (ctlTaken) and returns once the
+// the connection to the primary (wire.CtlTaken) and returns once the
 // confirmation is written: from then on the connection is this process's,
 // and dies with it; until then the primary gives it to another worker if
 // this one ends.
@@ -101,7 +113,7 @@ func (l *rrListener) Accept() (net.Conn, error) {
 	for {
 		select {
 		case c := <-l.conns:
-			if self.ep.sendWritten(context.Background(), wire.TypeCtl, 0, c.id, l.taken) == nil {
+			if self.ep.SendWritten(context.Background(), wire.TypeCtl, 0, c.id, l.taken) == nil {
 				return c, nil
 			}
 			// The channel is gone, so the primary hands this connection to
@@ -124,7 +136,7 @@ func (l *rrListener) Close() error {
 		}
 		close(l.closed)
 		h.mu.Unlock()
-		self.ep.enqueue(wire.TypeCtl, 0, 0, keyed(ctlUnlisten, l.key))
+		self.ep.Enqueue(wire.TypeCtl, 0, 0, wire.Keyed(wire.CtlUnlisten, l.key))
 		for {
 			select {
 			case c := <-l.conns:
@@ -151,7 +163,7 @@ type handedConn struct {
 }
 
 func (c *handedConn) Close() error {
-	c.once.Do(func() { self.ep.enqueue(wire.TypeCtl, 0, 0, keyed(ctlClosed, c.key)) })
+	c.once.Do(func() { self.ep.Enqueue(wire.TypeCtl, 0, 0, wire.Keyed(wire.CtlClosed, c.key)) })
 	return c.Conn.Close()
 }
 

@@ -4,6 +4,7 @@ import (
 	"os"
 	"sync/atomic"
 
+	"github.com/gocluster/cluster/internal/link"
 	"github.com/gocluster/cluster/internal/wire"
 )
 
@@ -23,7 +24,7 @@ type Message struct {
 	File *os.File
 
 	id      uint64
-	ep      *endpoint
+	ep      *link.Link
 	replied atomic.Bool
 }
 
@@ -50,7 +51,7 @@ func (m *Message) reply(t wire.Type, data []byte) error {
 	if m.replied.Swap(true) {
 		return ErrReplied
 	}
-	return m.ep.send(t, 0, m.id, data)
+	return m.ep.Send(t, 0, m.id, data)
 }
 
 // firstFile keeps the first of the files that came with a frame (a message

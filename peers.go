@@ -11,7 +11,7 @@ import (
 )
 
 // peerView is a worker's list of the live workers, sent by the primary
-// (ctlPeers) after every start and exit it sees, in that order; SendTo
+// (wire.CtlPeers) after every start and exit it sees, in that order; SendTo
 // checks it so that a message to a worker that is gone fails at once.
 type peerView struct {
 	once  sync.Once
@@ -21,6 +21,12 @@ type peerView struct {
 }
 
 // set takes a list from the primary: ids as big-endian uint32s.
+// onPeers takes the list of live workers (a CtlPeers frame).
+func (v *peerView) onPeers(f wire.Frame) error {
+	closeFiles(f.Files)
+	return v.set(f.Payload[1:])
+}
+
 func (v *peerView) set(b []byte) error {
 	if len(b)%4 != 0 {
 		return fmt.Errorf("%w: worker list of %d bytes", wire.ErrMalformed, len(b))
@@ -51,8 +57,8 @@ func (v *peerView) check(ctx context.Context, id int) error {
 		}
 		select {
 		case <-v.known:
-		case <-self.ep.done: // the list can no longer come
-			return self.ep.closedErr(ErrDisconnected)
+		case <-self.ep.Done(): // the list can no longer come
+			return self.ep.Err()
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -71,11 +77,11 @@ func (v *peerView) check(ctx context.Context, id int) error {
 // learns of starts and exits in the order the primary saw them.
 func (p *Primary) announcePeers() {
 	msg := make([]byte, 1, 1+4*len(p.table))
-	msg[0] = ctlPeers
+	msg[0] = wire.CtlPeers
 	for id := range p.table {
 		msg = binary.BigEndian.AppendUint32(msg, uint32(id))
 	}
 	for _, w := range p.table {
-		w.ep.enqueue(wire.TypeCtl, 0, 0, msg)
+		w.ep.Enqueue(wire.TypeCtl, 0, 0, msg)
 	}
 }

@@ -13,6 +13,9 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/gocluster/cluster/internal/kvlink"
+	"github.com/gocluster/cluster/kv"
 )
 
 // Primary starts and supervises the workers. Create it with New; its
@@ -27,6 +30,9 @@ type Primary struct {
 
 	settingsMu sync.Mutex
 	settings   Settings
+
+	store *kv.KV         // the shared state, on engine
+	kv    *kvlink.Server // serves it to the workers
 
 	lns       listeners
 	startMu   sync.Mutex    // held by a Fork before Run, and by Run as it starts
@@ -85,7 +91,8 @@ func New(cfg Config) (*Primary, error) {
 		exes:     make(map[exeKey]*exeRef),
 	}
 	p.workers.Store(&map[int]*Worker{})
-	useKVLimits(p)
+	engine := kv.NewEngine(kv.Limits{MaxValueSize: cfg.MaxValueSize, MaxChangeSize: cfg.MaxMessageSize})
+	p.store, p.kv = kv.New(engine), kvlink.NewServer(engine, cfg.MaxMessageSize)
 	p.lns.byAddr = make(map[string]*listenEntry)
 	p.lns.byKey = make(map[uint32]*listenEntry)
 	return p, nil

@@ -91,10 +91,10 @@ func TestGarbageMidStreamEndsTheWorker(t *testing.T) {
 // batch when the garbage ends the worker's channel, are still applied.
 func TestWritesBeforeGarbageAreKept(t *testing.T) {
 	tc, w := cutOffForGarbage(t, "writesgarbage")
-	kv := cluster.Store()
+	store := tc.p.Store()
 	for i := range 40 {
 		key := fmt.Sprintf("before-garbage/%d", i)
-		if e, ok := kv.Get(key); !ok || string(e.Value) != "kept" {
+		if e, ok := store.Get(key); !ok || string(e.Value) != "kept" {
 			t.Fatalf("%s: %q, %v after the worker's garbage; want the write it sent before", key, e.Value, ok)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/gocluster/cluster/internal/link"
 	"github.com/gocluster/cluster/internal/wire"
 )
 
@@ -21,12 +22,12 @@ func (p *Primary) route(src *Worker, f wire.Frame) {
 		// reading src's replies and notices. A destination that does not
 		// read gets nothing more once its queue is full.
 		var err error
-		if queued, _ := dst.ep.conn.Backlog(); queued > wire.DefaultHighWater {
+		if queued, _ := dst.ep.Conn().Backlog(); queued > wire.DefaultHighWater {
 			err = errors.New("its queue is full (it does not read)")
 		} else if len(f.Files) > 0 {
-			err = dst.ep.conn.EnqueueFiles(wire.TypeMsg, uint32(src.id), 0, f.Payload, f.Files)
+			err = dst.ep.Conn().EnqueueFiles(wire.TypeMsg, uint32(src.id), 0, f.Payload, f.Files)
 		} else {
-			err = dst.ep.enqueue(wire.TypeMsg, uint32(src.id), 0, f.Payload)
+			err = dst.ep.Enqueue(wire.TypeMsg, uint32(src.id), 0, f.Payload)
 		}
 		if err != nil {
 			closeFiles(f.Files)
@@ -37,25 +38,25 @@ func (p *Primary) route(src *Worker, f wire.Frame) {
 	id := f.ID
 	closeFiles(f.Files) // requests carry no handles
 	if dst == nil {
-		src.ep.enqueue(wire.TypeRepErr, 0, id, encodeErr(fmt.Errorf("%w: %d", ErrNoWorker, f.Peer)))
+		src.ep.Enqueue(wire.TypeRepErr, 0, id, encodeErr(fmt.Errorf("%w: %d", ErrNoWorker, f.Peer)))
 		return
 	}
-	data := clone(f.Payload)
+	data := link.Clone(f.Payload)
 	go func() {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		go func() {
 			select {
-			case <-src.ep.done:
+			case <-src.ep.Done():
 				cancel()
 			case <-ctx.Done():
 			}
 		}()
-		rep, err := dst.ep.request(ctx, uint32(src.id), data)
+		rep, err := dst.ep.Request(ctx, uint32(src.id), data)
 		if err != nil {
-			src.ep.send(wire.TypeRepErr, 0, id, encodeErr(err))
+			src.ep.Send(wire.TypeRepErr, 0, id, encodeErr(err))
 			return
 		}
-		src.ep.send(wire.TypeRep, 0, id, rep)
+		src.ep.Send(wire.TypeRep, 0, id, rep)
 	}()
 }

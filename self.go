@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -14,7 +13,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gocluster/cluster/internal/state"
+	"github.com/gocluster/cluster/internal/kvlink"
+	"github.com/gocluster/cluster/internal/link"
 	"github.com/gocluster/cluster/internal/wire"
 )
 
@@ -32,7 +32,7 @@ func init() {
 	if self != nil {
 		// Written before main runs: a worker whose main returns at once is
 		// still online, and what it sends comes after this.
-		if err := self.ep.conn.SendWritten(context.Background(), wire.TypeHello, 0, 0, wire.HelloPayload()); err != nil {
+		if err := self.ep.Conn().SendWritten(context.Background(), wire.TypeHello, 0, 0, wire.HelloPayload()); err != nil {
 			logger().Error("cluster: IPC channel to the primary failed", "worker", role.id, "err", err)
 			os.Exit(2)
 		}
@@ -42,11 +42,12 @@ func init() {
 
 // workerLink is the worker side of the IPC channel.
 type workerLink struct {
-	ep       *endpoint
+	ep       *link.Link
 	mail     *mailbox
 	handoff  handoffs
 	readyOne sync.Once
-	kv       kvReplica
+	kv       *kvlink.Client
+	store    storeHandle
 	peers    peerView
 	leaving  atomic.Bool // Disconnect was called: the channel's end is no reason to exit
 
@@ -72,18 +73,23 @@ func newWorkerLink() *workerLink {
 		os.Exit(2)
 	}
 	w := &workerLink{
-		ep:       newEndpoint(wire.NewConn(rw, role.max), role.max),
+		ep:       link.New(wire.NewConn(rw, role.max), role.max, linkErrors),
 		mail:     newMailbox(slog.Default()),
 		shutdown: make(chan struct{}),
-		kv:       kvReplica{rep: state.NewReplica()},
 		peers:    peerView{known: make(chan struct{})},
 	}
+	w.kv = kvlink.NewClient(w.ep, role.id, w.mail.inHandler)
+	w.ep.Handle(wire.TypeMsg, w.onMessage)
+	w.ep.Handle(wire.TypeReq, w.onMessage)
+	w.ep.HandleCtl(wire.CtlShutdown, w.onShutdown)
+	w.ep.HandleCtl(wire.CtlConn, w.handoff.onConn)
+	w.ep.HandleCtl(wire.CtlPeers, w.peers.onPeers)
 	return w
 }
 
 func (w *workerLink) read() {
-	err := w.readFrames()
-	w.ep.close(err)
+	err := w.ep.Run(nil)
+	w.ep.Close(err)
 	w.mail.close()
 	// The primary is gone (or cut this worker off): the program gets a short
 	// grace to notice Shutdown, then the process ends.
@@ -98,72 +104,23 @@ func (w *workerLink) read() {
 	os.Exit(1)
 }
 
-func (w *workerLink) readFrames() error {
-	f, err := w.ep.conn.ReadFrame()
-	if err != nil {
-		return err
-	}
-	if err := wire.CheckHello(f); err != nil {
-		return err
-	}
-	defer w.kv.flush(w.ep)
-	for {
-		// Changes are applied in batches (see kvReplica.queue), before any
-		// read that may wait or move the buffer their bytes are in.
-		if w.kv.pending() && (w.kv.full() || !w.ep.conn.HasFrame()) {
-			w.kv.flush(w.ep)
-		}
-		f, err := w.ep.conn.ReadFrame()
-		if err != nil {
-			return err
-		}
-		if isChange(f) {
-			if err := w.kv.queue(f); err != nil {
-				return err
-			}
-			continue
-		}
-		w.kv.flush(w.ep) // whatever comes next sees every change before it
-		switch f.Type {
-		case wire.TypeMsg, wire.TypeReq:
-			w.mail.put(&Message{Data: clone(f.Payload), From: int(f.Peer), File: firstFile(f.Files), id: f.ID, ep: w.ep})
-		case wire.TypeRep, wire.TypeRepErr:
-			w.ep.deliver(f)
-		case wire.TypeDelta:
-			rev, err := w.kv.applyDelta(f.Payload)
-			if err != nil {
-				return err
-			}
-			if f.ID != 0 {
-				w.ep.ack(f.ID, rev)
-			}
-		case wire.TypeCtl:
-			switch {
-			case len(f.Payload) == 1 && f.Payload[0] == ctlShutdown:
-				w.onShutdown()
-			case len(f.Payload) == 5 && f.Payload[0] == ctlConn && len(f.Files) == 1:
-				w.handoff.deliver(binary.BigEndian.Uint32(f.Payload[1:]), f)
-			case len(f.Payload) >= 1 && f.Payload[0] == ctlPeers:
-				if err := w.peers.set(f.Payload[1:]); err != nil {
-					return err
-				}
-			default:
-				closeFiles(f.Files)
-			}
-		default:
-			return fmt.Errorf("%w: unexpected %v frame from the primary", wire.ErrMalformed, f.Type)
-		}
-	}
+// onMessage delivers a message or request from the primary (or routed from
+// another worker).
+func (w *workerLink) onMessage(f wire.Frame) error {
+	w.mail.put(&Message{Data: link.Clone(f.Payload), From: int(f.Peer), File: firstFile(f.Files), id: f.ID, ep: w.ep})
+	return nil
 }
 
 // onShutdown handles the primary's drain notice. A program that never asked
 // for Shutdown() cannot drain, so its process ends here.
-func (w *workerLink) onShutdown() {
+func (w *workerLink) onShutdown(f wire.Frame) error {
+	closeFiles(f.Files)
 	if !w.shutdownWatched.Load() {
-		w.ep.conn.Flush(time.Second)
+		w.ep.Conn().Flush(time.Second)
 		os.Exit(0)
 	}
 	w.closeShutdown()
+	return nil
 }
 
 func (w *workerLink) closeShutdown() {
@@ -183,7 +140,7 @@ func SendContext(ctx context.Context, msg []byte) error {
 	if self == nil {
 		return ErrNotWorker
 	}
-	return self.ep.sendWritten(ctx, wire.TypeMsg, 0, 0, msg)
+	return self.ep.SendWritten(ctx, wire.TypeMsg, 0, 0, msg)
 }
 
 // SendTo sends a message to another worker, routed by the primary. It
@@ -200,7 +157,7 @@ func SendTo(ctx context.Context, id int, msg []byte) error {
 	if err := self.peers.check(ctx, id); err != nil {
 		return opErr(fmt.Sprintf("send to worker %d", id), err)
 	}
-	return self.ep.sendWritten(ctx, wire.TypeMsg, uint32(id), 0, msg)
+	return self.ep.SendWritten(ctx, wire.TypeMsg, uint32(id), 0, msg)
 }
 
 // Request sends a request to the primary and waits for its reply (the
@@ -222,7 +179,7 @@ func RequestTo(ctx context.Context, id int, msg []byte) ([]byte, error) {
 	if err := self.mail.inHandler(); err != nil {
 		return nil, opErr("request", err)
 	}
-	return self.ep.request(ctx, uint32(id), msg)
+	return self.ep.Request(ctx, uint32(id), msg)
 }
 
 // Messages returns the channel of messages and requests for this worker,
@@ -261,7 +218,7 @@ func Ready() error {
 	}
 	var err error
 	self.readyOne.Do(func() {
-		err = self.ep.sendWritten(context.Background(), wire.TypeCtl, 0, 0, []byte{ctlReady})
+		err = self.ep.SendWritten(context.Background(), wire.TypeCtl, 0, 0, []byte{wire.CtlReady})
 	})
 	return err
 }
@@ -316,13 +273,13 @@ func Disconnect(ctx context.Context) error {
 	// Connections handed to this worker and not accepted go back first, so
 	// that the primary gives them to another worker now.
 	self.handoff.closeAll()
-	r := self.ep.call(ctx, wire.TypeCtl, 0, []byte{ctlBye})
-	if r.err == nil {
-		self.ep.conn.WaitWritten(ctx) // what was queued after the notice
+	r := self.ep.Call(ctx, wire.TypeCtl, 0, []byte{wire.CtlBye})
+	if r.Err == nil {
+		self.ep.Conn().WaitWritten(ctx) // what was queued after the notice
 	}
-	self.ep.close(errors.New("this worker disconnected"))
-	if r.err != nil && !errors.Is(r.err, ErrDisconnected) {
-		return opErr("disconnect", r.err)
+	self.ep.Close(errors.New("this worker disconnected"))
+	if r.Err != nil && !errors.Is(r.Err, ErrDisconnected) {
+		return opErr("disconnect", r.Err)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 
+	"github.com/gocluster/cluster/internal/link"
 	"github.com/gocluster/cluster/internal/wire"
 )
 
@@ -37,22 +38,18 @@ func SendHandleTo(ctx context.Context, id int, msg []byte, h any) error {
 	if err := sendHandle(self.ep, uint32(id), msg, h); err != nil {
 		return err
 	}
-	return self.ep.sendErr(ctx, self.ep.conn.WaitWritten(ctx))
+	return self.ep.WaitWritten(ctx)
 }
 
-func sendHandle(e *endpoint, peer uint32, msg []byte, h any) error {
-	if len(msg) > e.max {
-		return fmt.Errorf("%w: %d bytes, the limit is %d (Config.MaxMessageSize)", ErrTooLarge, len(msg), e.max)
+func sendHandle(l *link.Link, peer uint32, msg []byte, h any) error {
+	if len(msg) > l.Max() {
+		return tooLarge(len(msg), l.Max())
 	}
 	files, err := fileOf(h)
 	if err != nil {
 		return opErr(fmt.Sprintf("send handle %T", h), err)
 	}
-	if err := e.conn.EnqueueFiles(wire.TypeMsg, peer, 0, msg, files); err != nil {
-		closeFiles(files)
-		return e.closedErr(err)
-	}
-	return nil
+	return l.SendFiles(wire.TypeMsg, peer, 0, msg, files)
 }
 
 // Conn turns the handle that came with the message into a net.Conn (the

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gocluster/cluster/internal/link"
 	"github.com/gocluster/cluster/internal/wire"
 )
 
@@ -80,19 +81,19 @@ func (p *Primary) spawn(slot, streak int) (*Worker, error) {
 	} else {
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	}
-	ep := newEndpoint(wire.NewConn(rw, p.cfg.MaxMessageSize), p.cfg.MaxMessageSize)
-	ep.enqueue(wire.TypeHello, 0, 0, wire.HelloPayload())
+	ep := link.New(wire.NewConn(rw, p.cfg.MaxMessageSize), p.cfg.MaxMessageSize, linkErrors)
+	ep.Enqueue(wire.TypeHello, 0, 0, wire.HelloPayload())
 	err = startCmd(cmd)
 	closeFiles(child)
 	if err != nil {
-		ep.close(err)
+		ep.Close(err)
 		var pe *fs.PathError
 		if errors.As(err, &pe) && pe.Path == cmd.Path {
 			pe.Path = exe // not /proc/self/fd/N
 		}
 		return nil, p.forkFailed(id, fmt.Errorf("cluster: fork worker %d (%s): %w", id, exe, err))
 	}
-	w := &Worker{id: id, slot: slot, gen: gen, owner: ownerSeq.Add(1), started: time.Now(), p: p, proc: cmd.Process, ep: ep,
+	w := &Worker{id: id, slot: slot, gen: gen, started: time.Now(), p: p, proc: cmd.Process, ep: ep,
 		settings: s, env: env, exited: make(chan struct{}), readerDone: make(chan struct{})}
 	p.table[id] = w
 	p.publishWorkers()

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gocluster/cluster/internal/kvlink"
+	"github.com/gocluster/cluster/internal/link"
 	"github.com/gocluster/cluster/internal/wire"
 )
 
@@ -16,13 +18,12 @@ import (
 // called from any goroutine.
 type Worker struct {
 	id       int
-	slot     int    // stable across restarts: a replacement takes its predecessor's
-	gen      int    // generation: 1, then one more for each reload
-	owner    uint64 // its id in the shared state (keys it owns, loads it leads)
+	slot     int // stable across restarts: a replacement takes its predecessor's
+	gen      int // generation: 1, then one more for each reload
 	started  time.Time
 	p        *Primary
 	proc     *os.Process
-	ep       *endpoint
+	ep       *link.Link
 	settings Settings // the settings it was forked with, kept for restarts
 	env      []string // the env given to Fork, kept for restarts
 
@@ -33,10 +34,7 @@ type Worker struct {
 	exited     chan struct{}
 	readerDone chan struct{} // the primary's reader of its channel ended
 	conns      atomic.Int64  // open connections handed off to it (RoundRobin)
-	subscribed atomic.Bool   // it receives the shared state
-	// snapshotSent is closed when the goroutine sending it the shared
-	// state's snapshot ends; set by its reader (see sendSnapshot).
-	snapshotSent chan struct{}
+	kv         *kvlink.Conn  // its side of the shared state
 
 	disconnected bool // EventDisconnect emitted; owned by the supervisor goroutine
 }
@@ -62,18 +60,18 @@ func (w *Worker) Process() *os.Process { return w.proc }
 // while the worker's queue holds more than a few MiB (the worker does not
 // read): [Worker.SendContext] bounds that wait. It fails with
 // [ErrDisconnected] once the channel is closed.
-func (w *Worker) Send(msg []byte) error { return w.ep.send(wire.TypeMsg, 0, 0, msg) }
+func (w *Worker) Send(msg []byte) error { return w.ep.Send(wire.TypeMsg, 0, 0, msg) }
 
 // SendContext is [Worker.Send], waiting for queue space only until ctx
 // ends; then nothing was sent and it returns ctx's error, wrapped.
 func (w *Worker) SendContext(ctx context.Context, msg []byte) error {
-	return w.ep.sendContext(ctx, wire.TypeMsg, 0, 0, msg)
+	return w.ep.SendContext(ctx, wire.TypeMsg, 0, 0, msg)
 }
 
 // Request sends a request to the worker and waits for its reply until ctx
 // ends. A reply made with ReplyError comes back as a *RemoteError.
 func (w *Worker) Request(ctx context.Context, msg []byte) ([]byte, error) {
-	return w.ep.request(ctx, 0, msg)
+	return w.ep.Request(ctx, 0, msg)
 }
 
 // Kill sends sig to the worker process (Node's worker.kill). Like Node, it
@@ -93,7 +91,7 @@ func (w *Worker) Kill(sig os.Signal) error {
 // the worker exited on its own, ErrForced if a signal was needed.
 func (w *Worker) Disconnect(ctx context.Context) error {
 	w.disconnect.Store(true)
-	w.ep.enqueue(wire.TypeCtl, 0, 0, []byte{ctlShutdown})
+	w.ep.Enqueue(wire.TypeCtl, 0, 0, []byte{wire.CtlShutdown})
 	drain := time.NewTimer(w.p.cfg.DrainTimeout)
 	defer drain.Stop()
 	select {

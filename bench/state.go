@@ -70,13 +70,15 @@ func benchState(runs int) error {
 
 // goState measures gocluster's shared state at one size.
 func goState(ctx context.Context, keys int) (stateFigures, error) {
-	kv := cluster.Store()
-	for i := range keys { // ascending sizes: the store never holds more
-		if _, err := kv.Put(ctx, stateKey(i), stateValue); err != nil {
-			return stateFigures{}, err
+	fill := func(p *cluster.Primary) error { // before the workers take their copy
+		for i := range keys {
+			if _, err := p.Store().Put(ctx, stateKey(i), stateValue); err != nil {
+				return err
+			}
 		}
+		return nil
 	}
-	p, _, stop, err := runCluster(cluster.Config{Workers: 2, Settings: cluster.Settings{Env: []string{envBenchMode + "=state"}}})
+	p, _, stop, err := runClusterWith(cluster.Config{Workers: 2, Settings: cluster.Settings{Env: []string{envBenchMode + "=state"}}}, fill)
 	if err != nil {
 		return stateFigures{}, err
 	}

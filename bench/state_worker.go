@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gocluster/cluster"
+	"github.com/gocluster/cluster/kv"
 )
 
 // stateKey is the name of the i-th key of the shared-state figures (the
@@ -38,7 +40,10 @@ func stateWorker() {
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	kv := cluster.Store() // the snapshot is in when it returns
+	store, err := cluster.Store(context.Background()) // the snapshot is in when it returns
+	if err != nil {
+		log.Fatal(err)
+	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	mem := int64(after.HeapAlloc) - int64(before.HeapAlloc)
@@ -55,7 +60,7 @@ func stateWorker() {
 			m.Reply([]byte(strconv.FormatInt(mem, 10)))
 		case "get":
 			k, _ := strconv.Atoi(arg)
-			go func() { m.Reply([]byte(fmt.Sprintf("%.2f", getNs(kv, k)))) }()
+			go func() { m.Reply([]byte(fmt.Sprintf("%.2f", getNs(store, k)))) }()
 		case "watch":
 			a, ack, _ := strings.Cut(arg, ":")
 			n, _ := strconv.Atoi(a)
@@ -64,13 +69,13 @@ func stateWorker() {
 			full := vis.full
 			vis.Unlock()
 			synced := make(chan struct{})
-			go watchVis(kv, n, synced, func(d int64, seq string) bool {
+			go watchVis(store, n, synced, func(d int64, seq string) bool {
 				vis.Lock()
 				vis.samples = append(vis.samples, d)
 				more := len(vis.samples) < vis.want
 				vis.Unlock()
 				if ack == "1" {
-					kv.Put(context.Background(), "ack", []byte(seq))
+					store.Put(context.Background(), "ack", []byte(seq))
 				}
 				if !more {
 					close(full)
@@ -102,14 +107,14 @@ func stateWorker() {
 			go func() {
 				for i := range n {
 					stamp := strconv.FormatInt(time.Now().UnixNano(), 10) + ":" + strconv.Itoa(i)
-					kv.Put(context.Background(), "vis", []byte(stamp))
+					store.Put(context.Background(), "vis", []byte(stamp))
 					time.Sleep(500*time.Microsecond + rand.N(500*time.Microsecond))
 				}
 				m.Reply([]byte("done"))
 			}()
 		case "visloop":
 			n, _ := strconv.Atoi(arg)
-			go func() { m.Reply([]byte(visLoop(kv, n))) }()
+			go func() { m.Reply([]byte(visLoop(store, n))) }()
 		case "writes":
 			f := strings.Split(arg, ":")
 			k, _ := strconv.Atoi(f[0])
@@ -117,7 +122,7 @@ func stateWorker() {
 			g, _ := strconv.Atoi(f[2])
 			go func() {
 				stop := cpuProfile("worker")
-				count, took := putLoad(kv, k, time.Duration(secs)*time.Second, g)
+				count, took := putLoad(store, k, time.Duration(secs)*time.Second, g)
 				stop()
 				m.Reply([]byte(fmt.Sprintf("%d %d", count, took.Nanoseconds())))
 			}()
@@ -129,20 +134,20 @@ func stateWorker() {
 
 // visLoop writes n time stamps to "vis", each once the previous one was
 // acknowledged in "ack" (one write in flight, as the peers do).
-func visLoop(kv *cluster.KV, n int) string {
+func visLoop(store *kv.KV, n int) string {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	acks := kv.Watch(ctx, "ack")
+	acks := store.Watch(ctx, "ack")
 	for ev := range acks { // the entries that exist, up to the marker
-		if ev.Op == cluster.OpSynced {
+		if ev.Op == kv.OpSynced {
 			break
 		}
 	}
 	for i := range n {
 		seq := strconv.Itoa(i)
-		kv.Put(ctx, "vis", []byte(strconv.FormatInt(time.Now().UnixNano(), 10)+":"+seq))
+		store.Put(ctx, "vis", []byte(strconv.FormatInt(time.Now().UnixNano(), 10)+":"+seq))
 		for ev := range acks {
-			if ev.Op == cluster.OpPut && string(ev.Value) == seq {
+			if ev.Op == kv.OpPut && string(ev.Value) == seq {
 				break
 			}
 		}
@@ -155,17 +160,17 @@ func visLoop(kv *cluster.KV, n int) string {
 
 // watchVis records now - stamp for each change of "vis" until record says
 // stop; record also gets the sample's number.
-func watchVis(kv *cluster.KV, n int, synced chan<- struct{}, record func(d int64, seq string) bool) {
+func watchVis(store *kv.KV, n int, synced chan<- struct{}, record func(d int64, seq string) bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	live := false // past the entries that existed when the watch began
-	for ev := range kv.Watch(ctx, "vis") {
-		if ev.Op == cluster.OpSynced {
+	for ev := range store.Watch(ctx, "vis") {
+		if ev.Op == kv.OpSynced {
 			live = true
 			close(synced)
 			continue
 		}
-		if ev.Op != cluster.OpPut || !live || ev.Key != "vis" {
+		if ev.Op != kv.OpPut || !live || ev.Key != "vis" {
 			continue
 		}
 		now := time.Now().UnixNano()
@@ -179,7 +184,7 @@ func watchVis(kv *cluster.KV, n int, synced chan<- struct{}, record func(d int64
 
 // getNs times Get on keys drawn at random among all k (so at 100k keys most
 // reads miss the CPU caches): the best of 3 loops of 200,000.
-func getNs(kv *cluster.KV, k int) float64 {
+func getNs(store *kv.KV, k int) float64 {
 	const reads = 200000
 	keys := make([]string, 1<<16)
 	for i := range keys {
@@ -190,7 +195,7 @@ func getNs(kv *cluster.KV, k int) float64 {
 	for range 3 {
 		start := time.Now()
 		for i := range reads {
-			if _, ok := kv.Get(keys[i&(1<<16-1)]); ok {
+			if _, ok := store.Get(keys[i&(1<<16-1)]); ok {
 				hits++
 			}
 		}
@@ -205,7 +210,7 @@ func getNs(kv *cluster.KV, k int) float64 {
 // putLoad runs g goroutines that Put random existing keys for d. The key
 // names are made beforehand, as the peers do (Node picks from an array of
 // names, uWSGI from pre-drawn keys).
-func putLoad(kv *cluster.KV, k int, d time.Duration, g int) (int64, time.Duration) {
+func putLoad(store *kv.KV, k int, d time.Duration, g int) (int64, time.Duration) {
 	names := make([]string, k)
 	for i := range names {
 		names[i] = stateKey(i)
@@ -223,7 +228,7 @@ func putLoad(kv *cluster.KV, k int, d time.Duration, g int) (int64, time.Duratio
 				if n%64 == 0 && time.Now().After(deadline) {
 					return
 				}
-				if _, err := kv.Put(ctx, names[rand.N(k)], stateValue); err == nil {
+				if _, err := store.Put(ctx, names[rand.N(k)], stateValue); err == nil {
 					count.Add(1)
 				}
 			}

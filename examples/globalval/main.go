@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gocluster/cluster"
+	"github.com/gocluster/cluster/kv"
 )
 
 const workers = 4
@@ -36,12 +37,13 @@ func main() {
 }
 
 func primary() error {
-	greetings := cluster.NewMap[string]("globalVal/")
-	if _, err := greetings.Set(context.Background(), "greeting", "Hi!, from the primary"); err != nil {
-		return err
-	}
 	p, err := cluster.New(cluster.Config{Workers: workers})
 	if err != nil {
+		return err
+	}
+	// The primary owns the store: it is there before any worker starts.
+	greetings := kv.NewMap[string](p.Store(), "globalVal/")
+	if _, err := greetings.Set(context.Background(), "greeting", "Hi!, from the primary"); err != nil {
 		return err
 	}
 	ctx, stop := context.WithTimeout(context.Background(), time.Minute)
@@ -62,11 +64,11 @@ func primary() error {
 // primary's, and stops the cluster.
 func report(ctx context.Context, p *cluster.Primary, stop func()) {
 	defer stop()
-	greetings := cluster.NewMap[string]("globalVal/")
-	visits := cluster.NewMap[int]("globalVal/")
+	greetings := kv.NewMap[string](p.Store(), "globalVal/")
+	visits := kv.NewMap[int](p.Store(), "globalVal/")
 	g, _ := greetings.Get("greeting")
 	v, _ := visits.Get("visits")
-	fmt.Printf("primary:  greeting=%q visits=%d (revision %d)\n", g, v, cluster.Store().Rev())
+	fmt.Printf("primary:  greeting=%q visits=%d (revision %d)\n", g, v, p.Store().Rev())
 	for _, w := range p.Workers() {
 		rep, err := w.Request(ctx, []byte("get"))
 		if err != nil {
@@ -76,7 +78,7 @@ func report(ctx context.Context, p *cluster.Primary, stop func()) {
 		fmt.Printf("worker %d: %s\n", w.ID(), rep)
 	}
 	// Range lists what the store holds, in key order, without knowing the keys.
-	for key, e := range cluster.Store().Range("globalVal/") {
+	for key, e := range p.Store().Range("globalVal/") {
 		fmt.Printf("stored:   %s = %s (revision %d)\n", key, e.Value, e.Rev)
 	}
 }
@@ -86,11 +88,12 @@ func worker() error {
 	// snapshot of the shared state and the writes get 10 s in all.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := cluster.StoreContext(ctx); err != nil { // waits for the snapshot
+	store, err := cluster.Store(ctx) // waits for the primary's content
+	if err != nil {
 		return err
 	}
-	greetings := cluster.NewMap[string]("globalVal/") // the snapshot is in: no wait
-	visits := cluster.NewMap[int]("globalVal/")
+	greetings := kv.NewMap[string](store, "globalVal/")
+	visits := kv.NewMap[int](store, "globalVal/")
 	// globalVal.set('greeting', ...) from every worker at once: one of the
 	// writes is last in the one order, and every replica ends with it.
 	if _, err := greetings.Set(ctx, "greeting", fmt.Sprintf("Hi!, from worker %d", cluster.ID())); err != nil {
@@ -103,7 +106,7 @@ func worker() error {
 	cluster.Handle(func(m *cluster.Message) {
 		g, _ := greetings.Get("greeting") // a local read, no IPC
 		v, _ := visits.Get("visits")
-		m.Reply([]byte(fmt.Sprintf("greeting=%q visits=%d (revision %d)", g, v, cluster.Store().Rev())))
+		m.Reply([]byte(fmt.Sprintf("greeting=%q visits=%d (revision %d)", g, v, store.Rev())))
 	})
 	cluster.Ready()
 	if err := cluster.Send([]byte("written")); err != nil {

@@ -24,8 +24,8 @@ type pipeSink struct {
 	quit    chan struct{}
 
 	// Owned by run's goroutine.
-	started bool    // a frame was applied
-	last    uint64  // the revision of the last frame
+	started bool   // a frame was applied
+	last    uint64 // the revision of the last frame
 }
 
 // pipeFrame is an event (piece false) or a piece of the snapshot, with the

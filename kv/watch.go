@@ -1,4 +1,4 @@
-package cluster
+package kv
 
 import (
 	"context"
@@ -7,20 +7,20 @@ import (
 	"github.com/gocluster/cluster/internal/state"
 )
 
-// Op is what a WatchEvent reports.
+// Op is what a [WatchEvent] or a [Change] reports.
 type Op uint8
 
-// Operations of WatchEvent.
+// Operations. Their values are part of the wire encoding.
 const (
 	// OpPut: the key was set (created or overwritten).
-	OpPut = Op(state.OpPut)
+	OpPut Op = 1
 	// OpDelete: the key was deleted, or its owner worker exited.
-	OpDelete = Op(state.OpDelete)
+	OpDelete Op = 2
 	// OpExpire: the key's TTL ran out.
-	OpExpire = Op(state.OpExpire)
+	OpExpire Op = 3
 	// OpSynced marks the end of the entries that existed when the watch
-	// began; every event after it is a change.
-	OpSynced = Op(state.OpSynced)
+	// began; every event after it is a change. It is never a Change.
+	OpSynced Op = 4
 )
 
 // String returns the operation's name: "put", "delete", "expire", "synced".

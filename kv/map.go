@@ -1,4 +1,4 @@
-package cluster
+package kv
 
 import (
 	"context"
@@ -10,13 +10,13 @@ import (
 	"time"
 )
 
-// Codec turns values of T into bytes and back, for Map.
+// Codec turns values of T into bytes and back, for [Map].
 type Codec[T any] interface {
 	Encode(v T) ([]byte, error)
 	Decode(b []byte) (T, error)
 }
 
-// JSONCodec is the Codec of NewMap: encoding/json.
+// JSONCodec is the [Codec] of [NewMap]: encoding/json.
 type JSONCodec[T any] struct{}
 
 // Encode returns the JSON encoding of v.
@@ -32,31 +32,31 @@ func (JSONCodec[T]) Decode(b []byte) (T, error) {
 // maxUpdateTries bounds the compare-and-set retries of Map.Update.
 const maxUpdateTries = 1000
 
-// Map is a typed view of the shared state: the keys under a prefix, with
-// values of type T encoded by a Codec. The seed's
-// globalVal.set('greeting', 'Hi!') and get('greeting') are
+// Map is a typed view of a store: the keys under a prefix, with values of
+// type T encoded by a [Codec]. The seed's globalVal.set('greeting', 'Hi!')
+// and get('greeting') are
 //
-//	greetings := cluster.NewMap[string]("globalVal/")
+//	greetings := kv.NewMap[string](store, "globalVal/")
 //	greetings.Set(ctx, "greeting", "Hi!")
 //	s, err := greetings.Get("greeting")
 //
 // and work the same in the primary and in every worker. Its methods may be
-// called from any goroutine; those that can wait take a context, and fail
-// with [ErrInHandler] from a [Handle] callback, as [KV]'s do.
+// called from any goroutine; those that can wait take a context, as
+// [KV]'s do.
 type Map[T any] struct {
 	kv     *KV
 	prefix string
 	codec  Codec[T]
 }
 
-// NewMap returns the Map of the keys under prefix with JSON values. It
-// calls [Store], so in a worker the first call waits for the snapshot; call
-// [StoreContext] before it to bound that wait.
-func NewMap[T any](prefix string) *Map[T] { return NewMapCodec[T](prefix, JSONCodec[T]{}) }
+// NewMap returns the Map of the keys of kv under prefix, with JSON values.
+func NewMap[T any](kv *KV, prefix string) *Map[T] {
+	return NewMapCodec[T](kv, prefix, JSONCodec[T]{})
+}
 
-// NewMapCodec is NewMap with another Codec.
-func NewMapCodec[T any](prefix string, c Codec[T]) *Map[T] {
-	return &Map[T]{kv: Store(), prefix: prefix, codec: c}
+// NewMapCodec is [NewMap] with another Codec.
+func NewMapCodec[T any](kv *KV, prefix string, c Codec[T]) *Map[T] {
+	return &Map[T]{kv: kv, prefix: prefix, codec: c}
 }
 
 // Get decodes the value of key from this process's replica. It fails with

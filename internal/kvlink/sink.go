@@ -1,0 +1,133 @@
+package kvlink
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/gocluster/cluster/internal/state"
+	"github.com/gocluster/cluster/internal/wire"
+	"github.com/gocluster/cluster/kv"
+)
+
+// Conn is the worker's [kv.Sink]: it streams the content and the changes to
+// the worker. During a batch of changes it holds their frames and queues
+// them in one go (one lock of the channel's queue and one wake-up of its
+// writer for the batch, not one per change).
+
+// Wait returns once what is queued for the worker is less than n bytes.
+func (c *Conn) Wait(n int) error { return c.l.Conn().WaitBacklog(min(n, c.s.max/2)) }
+
+// Snapshot sends one piece of the content, in frames of at most half a
+// message (or one entry); after the last piece it answers the subscription.
+func (c *Conn) Snapshot(rev uint64, entries []kv.Entry, last bool) {
+	size := min(snapshotChunk, c.s.max/2)
+	c.dec = c.dec[:0]
+	for _, e := range entries {
+		c.dec = append(c.dec, stateEntry(e))
+	}
+	rest := c.dec
+	for {
+		n, bytes := 0, 0
+		for n < len(rest) && (n == 0 || bytes+entrySize(&rest[n]) <= size) {
+			bytes += entrySize(&rest[n])
+			n++
+		}
+		kind := wire.DeltaSnapPart
+		if last && n == len(rest) {
+			kind = wire.DeltaSnapshot
+		}
+		c.buf = wire.AppendSnapshot(append(c.buf[:0], kind), rev, rest[:n])
+		c.send(0, c.buf)
+		if rest = rest[n:]; len(rest) == 0 {
+			break
+		}
+	}
+	clear(c.dec)
+	if last {
+		c.dec, c.buf = nil, nil
+		c.reply(c.subID, 0, nil, nil)
+	}
+}
+
+// entrySize bounds the encoded size of e in a snapshot frame: its key and
+// value, their lengths and four numbers, each at most 10 bytes.
+func entrySize(e *state.Entry) int { return len(e.Key) + len(e.Value) + 60 }
+
+// Changes sends changes; the encoding of each is shared by every worker's
+// sink. The change a worker's own write made goes to it with the write's
+// request id, and answers that request.
+func (c *Conn) Changes(cs []kv.Change) {
+	held := len(cs) > 1
+	for i := range cs {
+		ch := &cs[i]
+		cache := &c.s.cache
+		if cache.rev != ch.Rev || cache.op != ch.Op || cache.b == nil {
+			cache.rev, cache.op = ch.Rev, ch.Op
+			cache.b = wire.AppendEvent(append(cache.b[:0], wire.DeltaChange), stateEvent(ch))
+		}
+		var id uint64
+		if ch.Origin == c.owner {
+			id = ch.Tag
+		}
+		if held {
+			c.frames = wire.AppendFrame(c.frames, wire.TypeDelta, 0, id, cache.b)
+		} else {
+			c.send(id, cache.b)
+		}
+	}
+	if !held {
+		return
+	}
+	queued, err := c.l.Conn().EnqueueFrames(c.frames)
+	if cap(c.frames) > 1<<20 {
+		c.frames = nil // a burst of big values: do not keep its buffer
+	} else {
+		c.frames = c.frames[:0]
+	}
+	if err == nil {
+		c.checkLag(queued)
+	}
+}
+
+func (c *Conn) send(id uint64, b []byte) {
+	if c.l.Enqueue(wire.TypeDelta, 0, id, b) != nil {
+		return // gone: its exit unsubscribes this sink
+	}
+	queued, _ := c.l.Conn().Backlog()
+	c.checkLag(queued)
+}
+
+// checkLag cuts the worker off once queued bytes are more than its replica
+// may lag.
+func (c *Conn) checkLag(queued int) {
+	if queued > maxReplicaLag {
+		c.cutOff(fmt.Errorf("cluster: worker %d: its shared-state replica fell %d MiB behind", c.owner, queued>>20))
+	}
+}
+
+// stateEntry is e as the wire encodes it.
+func stateEntry(e kv.Entry) state.Entry {
+	se := state.Entry{Key: e.Key, Value: e.Value, Rev: e.Rev, Created: e.Created, Owner: e.Owner}
+	if !e.Expires.IsZero() {
+		se.Expires = e.Expires.UnixNano()
+	}
+	return se
+}
+
+// stateEvent is c as the wire encodes it.
+func stateEvent(c *kv.Change) state.Event {
+	ev := state.Event{Op: state.Op(c.Op), Key: c.Key, Value: c.Value, Rev: c.Rev, Created: c.Created, Owner: c.Owner}
+	if !c.Expires.IsZero() {
+		ev.Expires = c.Expires.UnixNano()
+	}
+	return ev
+}
+
+// changeOf is ev as a kv.Change.
+func changeOf(ev *state.Event) kv.Change {
+	c := kv.Change{Op: kv.Op(ev.Op), Key: ev.Key, Value: ev.Value, Rev: ev.Rev, Created: ev.Created, Owner: ev.Owner}
+	if ev.Expires != 0 {
+		c.Expires = time.Unix(0, ev.Expires)
+	}
+	return c
+}
