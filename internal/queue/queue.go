@@ -136,7 +136,8 @@ func (q *Unbounded[T]) start() {
 	go q.feed()
 }
 
-// Len returns the number of items queued and not yet received.
+// Len returns the number of items queued, counting the one being sent
+// until the feeder has taken it off after the send.
 func (q *Unbounded[T]) Len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"testing/synctest"
 	"time"
 )
 
@@ -79,64 +78,60 @@ func TestCloseOfAnIdleQueueClosesAtOnce(t *testing.T) {
 // TestIdleQueueHoldsNoGoroutine checks that the feeder returns once the
 // queue is empty, with neither Close nor Stop.
 func TestIdleQueueHoldsNoGoroutine(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		var q Unbounded[int]
-		q.Push(1)
-		q.Push(2)
-		<-q.C()
-		<-q.C()
-		synctest.Wait()
-		if n := q.Len(); n != 0 {
-			t.Fatalf("Len %d after receiving everything", n)
-		}
-	}) // synctest.Test fails if a goroutine of the bubble is left blocked
-}
-
-// TestStopEndsTheFeeder stops queues whose consumer went away: Stop must
-// drop the items, close the channel, and return only after the feeder has.
-func TestStopEndsTheFeeder(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		closed := make(chan struct{})
-		q := New(Config[int]{Closed: func() { close(closed) }})
-		for i := range 10 {
-			q.Push(i)
-		}
-		if v := <-q.C(); v != 0 {
-			t.Fatalf("first item %d", v)
-		}
-		synctest.Wait() // the feeder is blocked sending 1
-		q.Stop()
-		<-closed
-		if q.Push(1) {
-			t.Fatal("Push accepted after Stop")
-		}
-		if n := q.Len(); n != 0 {
-			t.Fatalf("Len %d after Stop", n)
-		}
-		for range q.C() { // closed; may hold nothing
-		}
-		q.Stop()
-		q.Close()
-	})
 	var q Unbounded[int]
 	q.Push(1)
-	q.Stop()
+	q.Push(2)
+	<-q.C()
+	<-q.C()
 	noFeeders(t)
+	if n := q.Len(); n != 0 {
+		t.Fatalf("Len %d after the feeder returned", n)
+	}
+}
+
+// TestStopEndsTheFeeder stops a queue whose consumer went away: Stop must
+// drop the items, close the channel, and return only after the feeder has.
+func TestStopEndsTheFeeder(t *testing.T) {
+	closed := make(chan struct{})
+	q := New(Config[int]{Closed: func() { close(closed) }})
+	for i := range 10 {
+		q.Push(i)
+	}
+	if v := <-q.C(); v != 0 {
+		t.Fatalf("first item %d", v)
+	}
+	q.Stop()
+	if n := feeders(); n != 0 { // no waiting: Stop waited
+		t.Fatalf("%d feeders running after Stop", n)
+	}
+	<-closed
+	if q.Push(1) {
+		t.Fatal("Push accepted after Stop")
+	}
+	if n := q.Len(); n != 0 {
+		t.Fatalf("Len %d after Stop", n)
+	}
+	if _, ok := <-q.C(); ok {
+		t.Fatal("item delivered after Stop")
+	}
+	q.Stop()
+	q.Close()
 }
 
 // TestCloseThenStopEndsTheFeeder is the consumer that leaves after Close.
 func TestCloseThenStopEndsTheFeeder(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		var q Unbounded[int]
-		q.Push(1)
-		q.Push(2)
-		q.Close()
-		<-q.C()
-		q.Stop()
-		if _, ok := <-q.C(); ok {
-			t.Fatal("item delivered after Stop")
-		}
-	})
+	var q Unbounded[int]
+	q.Push(1)
+	q.Push(2)
+	q.Close()
+	<-q.C()
+	q.Stop()
+	if n := feeders(); n != 0 {
+		t.Fatalf("%d feeders running after Stop", n)
+	}
+	if _, ok := <-q.C(); ok {
+		t.Fatal("item delivered after Stop")
+	}
 }
 
 // TestOwnChannelAndDelivered uses a buffered channel whose owner sends on
@@ -196,11 +191,13 @@ func TestProducersKeepTheirOrder(t *testing.T) {
 	const producers, each = 8, 2000
 	var wg sync.WaitGroup
 	for p := range producers {
-		wg.Go(func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			for i := range each {
 				q.Push([2]int{p, i})
 			}
-		})
+		}()
 	}
 	go func() { wg.Wait(); q.Close() }()
 	var next [producers]int
