@@ -24,13 +24,13 @@ func (p *Primary) onDisconnect(w *Worker, err error) {
 		e.Err = err
 		p.emit(Event{Type: EventError, Worker: w, Err: err})
 		// The worker exits by itself when it sees its channel close; make sure.
-		go func() {
+		p.goRun(func() {
 			select {
 			case <-w.exited:
 			case <-time.After(p.cfg.KillTimeout):
 				w.signal(os.Kill)
 			}
-		}()
+		})
 	}
 	p.emit(e)
 }
