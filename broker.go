@@ -3,11 +3,13 @@ package cluster
 import (
 	"context"
 	"sync"
+
+	"github.com/gocluster/cluster/internal/queue"
 )
 
 // broker fans events out to subscribers. Publishing never blocks: each
-// subscriber has its own unbounded queue drained by its own goroutine, so a
-// slow consumer delays only itself and loses nothing.
+// subscriber has its own unbounded queue (see [queue.Unbounded]), so a slow
+// consumer delays only itself and loses nothing.
 type broker struct {
 	mu     sync.Mutex
 	subs   map[*subscriber]struct{}
@@ -15,11 +17,8 @@ type broker struct {
 }
 
 type subscriber struct {
-	ch     chan Event
-	mu     sync.Mutex
-	cond   sync.Cond
-	queue  []Event
-	closed bool
+	q    *queue.Unbounded[Event]
+	stop func() bool // unregisters the context's AfterFunc; set under broker.mu
 }
 
 func newBroker() *broker { return &broker{subs: make(map[*subscriber]struct{})} }
@@ -28,79 +27,50 @@ func newBroker() *broker { return &broker{subs: make(map[*subscriber]struct{})} 
 // on, in order, until ctx ends or the broker closes; then it is closed
 // (after the queued events were delivered, if the broker closed).
 func (b *broker) subscribe(ctx context.Context) <-chan Event {
-	s := &subscriber{ch: make(chan Event)}
-	s.cond.L = &s.mu
+	s := &subscriber{}
+	s.q = queue.New(queue.Config[Event]{Closed: func() { b.remove(s) }})
+	stop := context.AfterFunc(ctx, s.q.Stop)
 	b.mu.Lock()
-	if b.closed {
+	if b.closed || ctx.Err() != nil {
 		b.mu.Unlock()
-		close(s.ch)
-		return s.ch
+		stop()
+		s.q.Stop()
+		return s.q.C()
 	}
+	s.stop = stop
 	b.subs[s] = struct{}{}
 	b.mu.Unlock()
-	stop := context.AfterFunc(ctx, func() { s.close() })
-	go func() {
-		defer stop()
-		defer close(s.ch)
-		defer func() {
-			b.mu.Lock()
-			delete(b.subs, s)
-			b.mu.Unlock()
-		}()
-		for {
-			s.mu.Lock()
-			for len(s.queue) == 0 && !s.closed {
-				s.cond.Wait()
-			}
-			if len(s.queue) == 0 {
-				s.mu.Unlock()
-				return
-			}
-			e := s.queue[0]
-			s.queue[0] = Event{}
-			s.queue = s.queue[1:]
-			s.mu.Unlock()
-			select {
-			case s.ch <- e:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return s.ch
+	return s.q.C()
 }
 
-func (s *subscriber) push(e Event) {
-	s.mu.Lock()
-	if !s.closed {
-		s.queue = append(s.queue, e)
-		s.cond.Signal()
+// remove forgets s once its channel is closed.
+func (b *broker) remove(s *subscriber) {
+	b.mu.Lock()
+	delete(b.subs, s)
+	stop := s.stop
+	b.mu.Unlock()
+	if stop != nil {
+		stop()
 	}
-	s.mu.Unlock()
-}
-
-func (s *subscriber) close() {
-	s.mu.Lock()
-	s.closed = true
-	s.cond.Signal()
-	s.mu.Unlock()
 }
 
 func (b *broker) publish(e Event) {
 	b.mu.Lock()
 	for s := range b.subs {
-		s.push(e)
+		s.q.Push(e)
 	}
 	b.mu.Unlock()
 }
 
-// close ends every subscription once its queue is delivered.
+// close ends every subscription once its queue is delivered (or at once
+// when its context ends).
 func (b *broker) close() {
 	b.mu.Lock()
 	b.closed = true
-	for s := range b.subs {
-		s.close()
-	}
-	b.subs = nil
+	subs := b.subs
+	b.subs = make(map[*subscriber]struct{})
 	b.mu.Unlock()
+	for s := range subs {
+		s.q.Close()
+	}
 }

@@ -24,15 +24,19 @@ func (p *Primary) onDisconnect(w *Worker, err error) {
 		e.Err = err
 		p.emit(Event{Type: EventError, Worker: w, Err: err})
 		// The worker exits by itself when it sees its channel close; make sure.
-		go func() {
-			select {
-			case <-w.exited:
-			case <-time.After(p.cfg.KillTimeout):
-				w.signal(os.Kill)
-			}
-		}()
+		p.goRun(func() { w.killUnlessExited(p.cfg.KillTimeout) })
 	}
 	p.emit(e)
+}
+
+// killUnlessExited kills w if it has not exited within d: a worker whose
+// channel was cut may not notice (it stopped reading).
+func (w *Worker) killUnlessExited(d time.Duration) {
+	select {
+	case <-w.exited:
+	case <-time.After(d):
+		w.signal(os.Kill)
+	}
 }
 
 // wait reaps the worker process.

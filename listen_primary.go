@@ -53,11 +53,17 @@ type listenEntry struct {
 const strangerCheck = 2 * time.Second
 
 // watchStrangers reports (EventError, once per socket) sockets that join a
-// ReusePort address from outside the cluster, until the listeners close.
+// ReusePort address from outside the cluster, until the listeners close or
+// Run ends.
 func (p *Primary) watchStrangers(e *listenEntry) {
 	t := time.NewTicker(strangerCheck)
 	defer t.Stop()
-	for range t.C {
+	for quit := p.group.quitting(); ; {
+		select {
+		case <-t.C:
+		case <-quit:
+			return
+		}
 		p.lns.mu.Lock()
 		closed := p.lns.closed
 		var err error
@@ -189,7 +195,7 @@ func (p *Primary) bind(network, address string, policy Policy) (*listenEntry, er
 		}
 		f.Close()
 		e.addr = addr
-		go p.watchStrangers(e)
+		p.goRun(func() { p.watchStrangers(e) })
 		return e, nil
 	}
 	ln, err := net.Listen(network, address)

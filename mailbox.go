@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/gocluster/cluster/internal/queue"
 )
 
 const (
@@ -37,18 +39,21 @@ type mailbox struct {
 	reader  atomic.Uint64
 	running atomic.Bool
 
-	mu       sync.Mutex
-	space    sync.Cond
-	queue    []*Message
-	bytes    int
-	draining bool
-	closed   bool
-	dropped  int
+	// The backlog holds what did not fit in ch, in order, and feeds ch;
+	// queued and bytes count what it holds or is sending.
+	backlog *queue.Unbounded[*Message]
+	mu      sync.Mutex
+	space   sync.Cond
+	queued  int
+	bytes   int
+	closed  bool
+	dropped int
 }
 
 func newMailbox(log *slog.Logger) *mailbox {
 	mb := &mailbox{ch: make(chan *Message, mailboxChan), log: log}
 	mb.space.L = &mb.mu
+	mb.backlog = queue.New(queue.Config[*Message]{Out: mb.ch, Delivered: mb.delivered})
 	return mb
 }
 
@@ -85,14 +90,14 @@ func (mb *mailbox) put(m *Message) {
 		m.drop()
 		return
 	}
-	if len(mb.queue) == 0 {
+	if mb.queued == 0 {
 		select {
 		case mb.ch <- m:
 			return
 		default:
 		}
 	}
-	if !mb.subscribed.Load() && len(mb.queue) >= mailboxUnread {
+	if !mb.subscribed.Load() && mb.queued >= mailboxUnread {
 		mb.dropped++
 		if mb.dropped == 1 || mb.dropped%10000 == 0 {
 			mb.log.Warn("cluster: dropping messages: nobody reads Messages()", "dropped", mb.dropped)
@@ -107,32 +112,19 @@ func (mb *mailbox) put(m *Message) {
 		m.drop()
 		return
 	}
-	mb.queue = append(mb.queue, m)
+	mb.queued++
 	mb.bytes += len(m.Data) + msgOverhead
-	if !mb.draining {
-		mb.draining = true
-		go mb.drain()
-	}
+	mb.backlog.Push(m)
 }
 
-// drain moves queued messages to the channel; it runs while the queue is
-// not empty, so put never overtakes a queued message.
-func (mb *mailbox) drain() {
+// delivered is called by the backlog once m is in the channel. Only then is
+// it uncounted, so that put sends on the channel directly only when no
+// queued message could be overtaken.
+func (mb *mailbox) delivered(m *Message) {
 	mb.mu.Lock()
-	for len(mb.queue) > 0 {
-		m := mb.queue[0]
-		mb.mu.Unlock()
-		mb.ch <- m
-		mb.mu.Lock()
-		mb.queue[0] = nil
-		mb.queue = mb.queue[1:]
-		mb.bytes -= len(m.Data) + msgOverhead
-		mb.space.Broadcast()
-	}
-	mb.draining = false
-	if mb.closed {
-		close(mb.ch)
-	}
+	mb.queued--
+	mb.bytes -= len(m.Data) + msgOverhead
+	mb.space.Broadcast()
 	mb.mu.Unlock()
 }
 
@@ -145,9 +137,7 @@ func (mb *mailbox) close() {
 	}
 	mb.closed = true
 	mb.space.Broadcast()
-	if !mb.draining {
-		close(mb.ch)
-	}
+	mb.backlog.Close()
 }
 
 // inHandler returns ErrInHandler if it is called from the handler, on the

@@ -42,6 +42,7 @@ type Primary struct {
 	running   chan struct{} // closed when Run starts reading ops
 	done      chan struct{} // closed when Run returns
 	workers   atomic.Pointer[map[int]*Worker]
+	group     group // the goroutines and timers Run waits for
 
 	// Owned by the supervisor goroutine (Run's).
 	table       map[int]*Worker
@@ -160,6 +161,16 @@ func (p *Primary) Run(ctx context.Context) error {
 			p.checkRecycle()
 		}
 	}
+	// Every goroutine and timer of the group ends before Run returns; the
+	// ops they hand over meanwhile still run (and find p.stopping set).
+	for idle := p.group.stop(); idle != nil; {
+		select {
+		case op := <-p.ops:
+			op()
+		case <-idle:
+			idle = nil
+		}
+	}
 	p.closeListeners()
 	p.closeExes()
 	p.events.close()
@@ -178,7 +189,7 @@ func (p *Primary) beginShutdown() {
 	p.log.Info("cluster: shutting down", "workers", len(p.table))
 	p.closeListeners() // stop accepting; workers drain what they hold
 	for _, w := range p.table {
-		go w.Disconnect(context.Background())
+		p.goRun(func() { w.Disconnect(context.Background()) })
 	}
 }
 

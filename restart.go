@@ -140,15 +140,13 @@ func (p *Primary) restartLater(slot, streak int) {
 }
 
 func (p *Primary) restartAfter(d time.Duration, slot, streak int) {
-	time.AfterFunc(d, func() {
-		p.do(func() {
-			if p.stopping || p.slots[slot] == nil {
-				return
-			}
-			if _, err := p.spawn(slot, streak+1); err != nil {
-				p.startFailed(slot, streak+1, err)
-			}
-		})
+	p.after(d, func() {
+		if p.stopping || p.slots[slot] == nil {
+			return
+		}
+		if _, err := p.spawn(slot, streak+1); err != nil {
+			p.startFailed(slot, streak+1, err)
+		}
 	})
 }
 

@@ -151,12 +151,10 @@ func (p *Primary) startFresh(ro *rollout, old *slotInfo) error {
 // ready within DefaultReloadReadyTimeout (used when Config.ReadyTimeout,
 // which kills such a worker, is not set).
 func (p *Primary) armReloadReady(ro *rollout, w *Worker) {
-	time.AfterFunc(DefaultReloadReadyTimeout, func() {
-		p.do(func() {
-			if p.rollout == ro && !w.IsReady() && !w.IsDead() && !w.ExitedAfterDisconnect() {
-				p.abortRollout(fmt.Errorf("%w: worker %d, after %v", ErrNotReady, w.id, DefaultReloadReadyTimeout))
-			}
-		})
+	p.after(DefaultReloadReadyTimeout, func() {
+		if p.rollout == ro && !w.IsReady() && !w.IsDead() && !w.ExitedAfterDisconnect() {
+			p.abortRollout(fmt.Errorf("%w: worker %d, after %v", ErrNotReady, w.id, DefaultReloadReadyTimeout))
+		}
 	})
 }
 

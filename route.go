@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gocluster/cluster/internal/link"
 	"github.com/gocluster/cluster/internal/wire"
@@ -42,21 +43,32 @@ func (p *Primary) route(src *Worker, f wire.Frame) {
 		return
 	}
 	data := link.Clone(f.Payload)
-	go func() {
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		go func() {
-			select {
-			case <-src.ep.Done():
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-		rep, err := dst.ep.Request(ctx, uint32(src.id), data)
+	// One goroutine per request, which Run waits for; it gives up when
+	// src's channel ends (srcGone), with no goroutine to watch it.
+	if !p.goRun(func() {
+		rep, err := dst.ep.Request(srcGone{src.ep.Done()}, uint32(src.id), data)
 		if err != nil {
 			src.ep.Send(wire.TypeRepErr, 0, id, encodeErr(err))
 			return
 		}
 		src.ep.Send(wire.TypeRep, 0, id, rep)
-	}()
+	}) {
+		src.ep.Enqueue(wire.TypeRepErr, 0, id, encodeErr(ErrNotRunning))
+	}
+}
+
+// srcGone is a [context.Context] that ends, canceled, when its channel is
+// closed: the routed request's wait selects on the source's channel itself.
+type srcGone struct{ done <-chan struct{} }
+
+func (srcGone) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (c srcGone) Done() <-chan struct{}     { return c.done }
+func (srcGone) Value(any) any               { return nil }
+func (c srcGone) Err() error {
+	select {
+	case <-c.done:
+		return context.Canceled
+	default:
+		return nil
+	}
 }

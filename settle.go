@@ -66,7 +66,7 @@ func (p *Primary) slotWorkers(slot int) []*Worker {
 func stopAll(ws []*Worker) {
 	for _, w := range ws {
 		if !w.IsDead() && !w.ExitedAfterDisconnect() {
-			go w.Disconnect(context.Background())
+			w.p.goRun(func() { w.Disconnect(context.Background()) })
 		}
 	}
 }

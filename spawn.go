@@ -99,7 +99,7 @@ func (p *Primary) spawn(slot, streak int) (*Worker, error) {
 	p.publishWorkers()
 	p.emit(Event{Type: EventFork, Worker: w})
 	if d := p.cfg.ReadyTimeout; d > 0 {
-		time.AfterFunc(d, func() { p.do(func() { p.readyTimeout(w) }) })
+		p.after(d, func() { p.readyTimeout(w) })
 	} else if ro := p.rollout; ro != nil && ro.fresh[slot] {
 		p.armReloadReady(ro, w)
 	}

@@ -2,9 +2,7 @@ package cluster
 
 import (
 	"context"
-	"os"
 	"sync"
-	"time"
 
 	"github.com/gocluster/cluster/kv"
 )
@@ -63,18 +61,17 @@ type kvPeer struct {
 
 func (k kvPeer) ID() int { return k.w.id }
 
-// CutOff closes the worker's channel because of err, reports it, and kills
-// the worker if it has not exited after KillTimeout (a worker that stopped
-// reading may not notice the channel closing).
+// CutOff closes the worker's channel because of err and, on a goroutine Run
+// waits for, reports it and kills the worker if it has not exited after
+// KillTimeout (a worker that stopped reading may not notice the channel
+// closing).
 func (k kvPeer) CutOff(err error) {
-	w := k.w
+	p, w := k.p, k.w
 	w.ep.Close(err)
-	k.p.do(func() { k.p.emit(Event{Type: EventError, Worker: w, Err: err}) })
-	select {
-	case <-w.exited:
-	case <-time.After(k.p.cfg.KillTimeout):
-		w.signal(os.Kill)
-	}
+	p.goRun(func() {
+		p.do(func() { p.emit(Event{Type: EventError, Worker: w, Err: err}) })
+		w.killUnlessExited(p.cfg.KillTimeout)
+	})
 }
 
 // forgetStateOf drops what the shared state holds for a worker that exited:

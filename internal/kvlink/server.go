@@ -32,8 +32,9 @@ type Peer interface {
 	// ID is the worker's id; it is the owner of its keys and loads.
 	ID() int
 	// CutOff ends the worker's channel because of err, reports err, and
-	// stops the worker. It may block: the server calls it on a goroutine of
-	// its own, which Detach joins.
+	// stops the worker. The server calls it once, with the Backend's lock
+	// held: it must not block (it hands what waits to a goroutine of its
+	// own).
 	CutOff(err error)
 }
 
@@ -71,8 +72,7 @@ type Conn struct {
 	dec    []state.Entry // the piece being sent
 	buf    []byte        // its frame
 
-	cut     sync.Once
-	cutDone chan struct{} // closed when CutOff returned, if it ran
+	cut sync.Once
 }
 
 // Attach registers the shared state's handlers on l for the worker peer.
@@ -94,10 +94,6 @@ func (c *Conn) Detach() {
 		c.s.b.Unsubscribe(c.owner)
 	}
 	c.s.b.DropOwner(c.owner)
-	c.cut.Do(func() {}) // what a cut-off set is visible from here
-	if c.cutDone != nil {
-		<-c.cutDone
-	}
 }
 
 // handle serves one shared-state request other than a write. A malformed
@@ -185,13 +181,5 @@ func loadHave(e kv.Entry) []byte {
 	return wire.AppendEvent([]byte{wire.LoadHave}, ev)
 }
 
-// cutOff ends the worker's channel, once, on a goroutine Detach joins.
-func (c *Conn) cutOff(err error) {
-	c.cut.Do(func() {
-		c.cutDone = make(chan struct{})
-		go func() {
-			defer close(c.cutDone)
-			c.peer.CutOff(err)
-		}()
-	})
-}
+// cutOff ends the worker's channel, once.
+func (c *Conn) cutOff(err error) { c.cut.Do(func() { c.peer.CutOff(err) }) }

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/gocluster/cluster/internal/queue"
 )
 
 // WatchEvent is what a Watcher delivers. Value is read-only and set only for
@@ -21,15 +23,13 @@ type Watcher struct {
 	prefix string
 	r      *Replica
 	idx    int // position in r.watchers, -1 when not registered; under r.mu
+	q      queue.Unbounded[WatchEvent]
 
-	mu     sync.Mutex
-	q      []WatchEvent  // queued, not yet handed to the feeding goroutine
-	notify chan struct{} // capacity 1: the queue is not empty
-
-	c      chan WatchEvent
-	done   chan struct{} // closed by stop
-	exited chan struct{} // closed when the feeding goroutine has returned
-	once   sync.Once
+	// Until Watch has queued the entries (sorted outside r.mu), the changes
+	// wait in early.
+	mu    sync.Mutex
+	ready bool
+	early []WatchEvent
 }
 
 // Watch returns a Watcher whose channel delivers, in order:
@@ -43,24 +43,15 @@ type Watcher struct {
 //
 // Registration is atomic with respect to Apply: no change is lost or seen
 // twice between the entries and the stream. The watcher's queue is
-// unbounded and fed by its own goroutine, so a slow reader never blocks
-// Apply; a reader that stops must Close the watcher. On a closed replica,
-// Watch returns a watcher whose channel is closed.
+// unbounded (see queue.Unbounded), so a slow reader never blocks Apply; a
+// reader that stops must Close the watcher. On a closed replica, Watch
+// returns a watcher whose channel is closed.
 func (r *Replica) Watch(prefix string) *Watcher {
-	w := &Watcher{
-		prefix: prefix,
-		r:      r,
-		idx:    -1,
-		notify: make(chan struct{}, 1),
-		c:      make(chan WatchEvent),
-		done:   make(chan struct{}),
-		exited: make(chan struct{}),
-	}
+	w := &Watcher{prefix: prefix, r: r, idx: -1}
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
-		go w.run()
-		w.stop()
+		w.q.Stop()
 		return w
 	}
 	var initial []WatchEvent
@@ -75,19 +66,20 @@ func (r *Replica) Watch(prefix string) *Watcher {
 	r.watchers = append(r.watchers, w)
 	r.mu.Unlock()
 
-	// Changes may be queued from here on: put the initial part in front.
+	// Changes may come from here on: they wait until the entries are queued.
 	body := initial[:len(initial)-1]
 	slices.SortFunc(body, func(a, b WatchEvent) int { return strings.Compare(a.Key, b.Key) })
 	w.mu.Lock()
-	w.q = append(initial, w.q...)
+	w.q.PushAll(initial)
+	w.q.PushAll(w.early)
+	w.early, w.ready = nil, true
 	w.mu.Unlock()
-	go w.run()
 	return w
 }
 
 // C returns the channel of the watcher. It is closed after Close (or the
 // replica's Close).
-func (w *Watcher) C() <-chan WatchEvent { return w.c }
+func (w *Watcher) C() <-chan WatchEvent { return w.q.C() }
 
 // Close stops the watcher: no more events are queued, the feeding goroutine
 // returns, the channel is closed and the queue is released. It may be called
@@ -107,15 +99,13 @@ func (w *Watcher) Close() {
 	w.stop()
 }
 
-// stop ends the feeding goroutine once it is no longer registered.
+// stop drops the queue and ends its goroutine once w is no longer
+// registered.
 func (w *Watcher) stop() {
-	w.once.Do(func() {
-		close(w.done)
-		<-w.exited
-		w.mu.Lock()
-		w.q = nil
-		w.mu.Unlock()
-	})
+	w.q.Stop()
+	w.mu.Lock()
+	w.early = nil
+	w.mu.Unlock()
 }
 
 // notify queues ev for every watcher whose prefix matches. r.mu is held.
@@ -129,47 +119,10 @@ func (r *Replica) notify(ev WatchEvent) {
 
 func (w *Watcher) push(ev WatchEvent) {
 	w.mu.Lock()
-	w.q = append(w.q, ev)
+	if w.ready {
+		w.q.Push(ev)
+	} else {
+		w.early = append(w.early, ev)
+	}
 	w.mu.Unlock()
-	select {
-	case w.notify <- struct{}{}:
-	default:
-	}
-}
-
-// maxSpare bounds the queue buffer the feeding goroutine keeps for reuse.
-const maxSpare = 1024
-
-// run feeds w.c from the queue until stop.
-func (w *Watcher) run() {
-	defer close(w.exited)
-	defer close(w.c)
-	var spare []WatchEvent
-	for {
-		w.mu.Lock()
-		batch := w.q
-		w.q = spare
-		w.mu.Unlock()
-		if len(batch) == 0 {
-			spare = batch
-			select {
-			case <-w.notify:
-				continue
-			case <-w.done:
-				return
-			}
-		}
-		for _, ev := range batch {
-			select {
-			case w.c <- ev:
-			case <-w.done:
-				return
-			}
-		}
-		clear(batch)
-		spare = batch[:0]
-		if cap(spare) > maxSpare {
-			spare = nil
-		}
-	}
 }
