@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/gocluster/cluster/internal/proc"
 )
 
 // Primary starts and supervises the workers. Create it with New; its
@@ -24,6 +26,7 @@ type Primary struct {
 	mail   *mailbox
 	stdout *syncWriter
 	stderr *syncWriter
+	start  proc.Starter // proc.Start; tests of supervision put a fake
 
 	settingsMu sync.Mutex
 	settings   Settings
@@ -74,6 +77,7 @@ func New(cfg Config) (*Primary, error) {
 		mail:     newMailbox(cfg.Logger),
 		stdout:   &syncWriter{w: cfg.Stdout, def: os.Stdout},
 		stderr:   &syncWriter{w: cfg.Stderr, def: os.Stderr},
+		start:    proc.Start,
 		settings: cfg.Settings,
 		ops:      make(chan func()),
 		running:  make(chan struct{}),

@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gocluster/cluster/internal/proc"
 	"github.com/gocluster/cluster/internal/wire"
 )
 
@@ -21,7 +22,7 @@ type Worker struct {
 	owner    uint64 // its id in the shared state (keys it owns, loads it leads)
 	started  time.Time
 	p        *Primary
-	proc     *os.Process
+	proc     proc.Process
 	ep       *endpoint
 	settings Settings // the settings it was forked with, kept for restarts
 	env      []string // the env given to Fork, kept for restarts
@@ -52,10 +53,10 @@ func (w *Worker) Generation() int { return w.gen }
 
 // PID returns the worker's process id, for display. The primary never
 // signals a worker by this number, only through its process handle.
-func (w *Worker) PID() int { return w.proc.Pid }
+func (w *Worker) PID() int { return w.proc.Pid() }
 
 // Process returns the worker's process handle.
-func (w *Worker) Process() *os.Process { return w.proc }
+func (w *Worker) Process() *os.Process { return w.proc.OS() }
 
 // Send sends a message to the worker, which receives it on [Messages] with
 // From 0. It returns when the message is written or queued; it waits only
