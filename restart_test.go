@@ -13,6 +13,9 @@ import (
 	"github.com/gocluster/cluster"
 )
 
+// TestCrashLoopStopsRunWhenAsked, with real processes: a real exit status
+// reaches the crash loop's error as an *exec.ExitError. (The rules of the
+// budget: TestFakeCrashLoopStopsRun and the other fake tests.)
 func TestCrashLoopStopsRunWhenAsked(t *testing.T) {
 	p, err := cluster.New(cluster.Config{Workers: 1, NoSignals: true, RestartDelay: 5 * time.Millisecond,
 		MaxRestartDelay: 20 * time.Millisecond, MaxRestarts: 3, StopOnCrashLoop: true,
