@@ -66,9 +66,6 @@ var (
 	ErrInHandler = errors.New("cluster: a Handle callback cannot wait for an answer from the primary")
 )
 
-// errStatm: the resident memory of a worker could not be read.
-var errStatm = errors.New("cluster: no resident memory figure for this process")
-
 // RemoteError is the error a Request returns when the other side answered
 // with [Message.ReplyError]. If the error replied with matched one of this
 // package's sentinels (or [context.Canceled], [context.DeadlineExceeded]),

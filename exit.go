@@ -3,9 +3,9 @@ package cluster
 import (
 	"errors"
 	"os"
-	"os/exec"
 	"time"
 
+	"github.com/gocluster/cluster/internal/proc"
 	"github.com/gocluster/cluster/internal/wire"
 )
 
@@ -39,13 +39,12 @@ func (w *Worker) killUnlessExited(d time.Duration) {
 	}
 }
 
-// wait reaps the worker process.
-func (p *Primary) wait(w *Worker, cmd *exec.Cmd, outs []*linePrefixer, streak int) {
+// wait reaps the worker process. What else went wrong while waiting for
+// it (output held open by a descendant past proc's wait delay) changes
+// nothing: the worker is gone.
+func (p *Primary) wait(w *Worker, streak int) {
 	started := time.Now()
-	cmd.Wait()
-	for _, o := range outs {
-		o.flush()
-	}
+	st, _ := w.proc.Wait()
 	w.dead.Store(true)
 	close(w.exited)
 	// The reader sees the end of the channel after the last frame the
@@ -58,18 +57,18 @@ func (p *Primary) wait(w *Worker, cmd *exec.Cmd, outs []*linePrefixer, streak in
 		w.ep.Close(errors.New("worker exited"))
 		<-w.readerDone
 	}
-	p.do(func() { p.onExit(w, cmd.ProcessState, streak, time.Since(started)) })
+	p.do(func() { p.onExit(w, st, streak, time.Since(started)) })
 }
 
 // onExit runs on the supervisor goroutine when a worker process has ended.
-func (p *Primary) onExit(w *Worker, st *os.ProcessState, streak int, lived time.Duration) {
+func (p *Primary) onExit(w *Worker, st *proc.State, streak int, lived time.Duration) {
 	w.ep.Close(errors.New("worker exited"))
 	p.onDisconnect(w, nil)
 	delete(p.table, w.id)
 	p.publishWorkers()
 	p.forgetWorker(w)
 	p.forgetStateOf(w)
-	p.emit(Event{Type: EventExit, Worker: w, ExitCode: st.ExitCode(), Signal: exitSignal(st)})
+	p.emit(Event{Type: EventExit, Worker: w, ExitCode: st.ExitCode(), Signal: st.Signal()})
 	defer p.settleGone() // last: after any replacement was started
 	defer p.rolloutExit(w, st.ExitCode())
 	if w.ExitedAfterDisconnect() || p.stopping || p.slots[w.slot] == nil || // nil: retired or dropped meanwhile

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gocluster/cluster/internal/kvlink"
+	"github.com/gocluster/cluster/internal/proc"
 	"github.com/gocluster/cluster/kv"
 )
 
@@ -27,6 +28,7 @@ type Primary struct {
 	mail   *mailbox
 	stdout *syncWriter
 	stderr *syncWriter
+	start  proc.Starter // proc.Start; tests of supervision put a fake
 
 	settingsMu sync.Mutex
 	settings   Settings
@@ -81,6 +83,7 @@ func New(cfg Config) (*Primary, error) {
 		mail:     newMailbox(cfg.Logger),
 		stdout:   &syncWriter{w: cfg.Stdout, def: os.Stdout},
 		stderr:   &syncWriter{w: cfg.Stderr, def: os.Stderr},
+		start:    proc.Start,
 		settings: cfg.Settings,
 		ops:      make(chan func()),
 		running:  make(chan struct{}),

@@ -3,6 +3,8 @@ package cluster
 import (
 	"fmt"
 	"time"
+
+	"github.com/gocluster/cluster/internal/proc"
 )
 
 const (
@@ -47,7 +49,7 @@ func (p *Primary) overLimit(w *Worker) string {
 		}
 	}
 	if p.cfg.MaxRSS > 0 {
-		if rss, err := processRSS(w.proc.Pid); err == nil && rss > p.cfg.MaxRSS {
+		if rss, err := proc.RSS(w.proc.Pid()); err == nil && rss > p.cfg.MaxRSS {
 			return fmt.Sprintf("rss %d MiB over MaxRSS %d MiB", rss>>20, p.cfg.MaxRSS>>20)
 		}
 	}

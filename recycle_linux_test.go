@@ -23,9 +23,12 @@ func TestRecycleMaxRSS(t *testing.T) {
 		t.Fatalf("recycle reason %q", e.Reason)
 	}
 	tc.event(cluster.EventExit, ws[0])
-	time.Sleep(1500 * time.Millisecond) // a second check finds nothing more
-	now := tc.ready(2)
-	if len(now) != 2 || now[0] != ws[1] || ws[1].IsDead() {
+	// A check now finds nothing more: it would have forked a replacement
+	// of ws[1] before returning.
+	if !cluster.CheckRecycle(tc.p) {
+		t.Fatal("Run is not running")
+	}
+	if now := tc.p.Workers(); len(now) != 2 || now[0] != ws[1] || ws[1].IsDead() || !now[1].IsReady() {
 		t.Fatalf("workers after the recycle: %v", now)
 	}
 	for _, e := range tc.all() {

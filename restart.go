@@ -3,9 +3,9 @@ package cluster
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"time"
+
+	"github.com/gocluster/cluster/internal/proc"
 )
 
 // Defaults of the restart budget.
@@ -50,7 +50,7 @@ func (r RestartPolicy) String() string {
 }
 
 // replaces reports whether the policy replaces a worker that ended with st.
-func (r RestartPolicy) replaces(st *os.ProcessState) bool {
+func (r RestartPolicy) replaces(st *proc.State) bool {
 	switch r {
 	case RestartOnFailure:
 		return !st.Success()
@@ -110,12 +110,12 @@ func (p *Primary) crashLoop(slot int, w *Worker, cause error) bool {
 }
 
 // exitCause describes how w ended, for a crash loop's error: an
-// *exec.ExitError for a non-zero status or a signal.
-func exitCause(w *Worker, st *os.ProcessState) error {
+// *exec.ExitError for a non-zero status or a signal (see proc.State.Err).
+func exitCause(w *Worker, st *proc.State) error {
 	if st.Success() {
 		return fmt.Errorf("worker %d: exit status 0", w.id)
 	}
-	return fmt.Errorf("worker %d: %w", w.id, &exec.ExitError{ProcessState: st})
+	return fmt.Errorf("worker %d: %w", w.id, st.Err())
 }
 
 // restartLater replaces a crashed worker of slot with the slot's settings

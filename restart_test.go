@@ -5,18 +5,17 @@ package cluster_test
 import (
 	"context"
 	"errors"
-	"io/fs"
-	"os"
 	"os/exec"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gocluster/cluster"
 )
 
+// TestCrashLoopStopsRunWhenAsked, with real processes: a real exit status
+// reaches the crash loop's error as an *exec.ExitError. (The rules of the
+// budget: TestFakeCrashLoopStopsRun and the other fake tests.)
 func TestCrashLoopStopsRunWhenAsked(t *testing.T) {
 	p, err := cluster.New(cluster.Config{Workers: 1, NoSignals: true, RestartDelay: 5 * time.Millisecond,
 		MaxRestartDelay: 20 * time.Millisecond, MaxRestarts: 3, StopOnCrashLoop: true,
@@ -55,79 +54,6 @@ func TestCrashLoopStopsRunWhenAsked(t *testing.T) {
 	}
 	if forks != 4 {
 		t.Fatalf("%d forks, want 4: the first and 3 restarts", forks)
-	}
-}
-
-// TestCrashLoopOfStartErrors: replacements that cannot even start (their
-// working directory is gone) count as deaths: the slot goes into a crash
-// loop whose error is the start's.
-func TestCrashLoopOfStartErrors(t *testing.T) {
-	dir := t.TempDir()
-	p, err := cluster.New(cluster.Config{Workers: 1, NoSignals: true, RestartDelay: 5 * time.Millisecond,
-		MaxRestartDelay: 20 * time.Millisecond, MaxRestarts: 2, StopOnCrashLoop: true,
-		Settings: cluster.Settings{Dir: dir}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	events := p.Events(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	var loop *cluster.Event
-	for e := range events { // closed when Run returns
-		switch e.Type {
-		case cluster.EventReady:
-			if err := os.Remove(dir); err != nil {
-				t.Error(err)
-			}
-			e.Worker.Process().Signal(syscall.SIGKILL) // a crash
-		case cluster.EventCrashLoop:
-			loop = &e
-		}
-	}
-	err2 := <-done
-	if loop == nil || !errors.Is(loop.Err, fs.ErrNotExist) || !strings.Contains(loop.Err.Error(), strconv.Quote(dir)) {
-		t.Fatalf("crash-loop event %v, want the start error naming %s", loop, dir)
-	}
-	if !errors.Is(err2, cluster.ErrCrashLoop) || !errors.Is(err2, fs.ErrNotExist) || strings.Count(err2.Error(), "cluster: ") != 1 {
-		t.Fatalf("Run: %v, want ErrCrashLoop and the start error", err2)
-	}
-	t.Log(err2)
-}
-
-func TestCrashLoopKeepsTryingSlowly(t *testing.T) {
-	tc := startCluster(t, cluster.Config{Workers: 1, RestartDelay: 5 * time.Millisecond,
-		MaxRestartDelay: 200 * time.Millisecond, MaxRestarts: 2, Settings: cluster.Settings{Env: env("crash")}})
-	first := tc.event(cluster.EventCrashLoop, nil)
-	next := tc.waitFor(10*time.Second, "fork after the crash loop", func(e cluster.Event) bool {
-		return e.Type == cluster.EventFork && e.Time.After(first.Time)
-	})
-	if gap := next.Time.Sub(first.Time); gap < 200*time.Millisecond {
-		t.Fatalf("retried %v after the crash loop, want MaxRestartDelay (200ms) or more", gap)
-	}
-}
-
-// TestRestartBudgetIsAWindow: deaths spread out wider than the window never
-// make a crash loop, however many there are.
-func TestRestartBudgetIsAWindow(t *testing.T) {
-	tc := startCluster(t, cluster.Config{Workers: 1, RestartDelay: time.Millisecond,
-		MaxRestartDelay: 5 * time.Millisecond, MaxRestarts: 1, RestartWindow: 150 * time.Millisecond})
-	for i := range 4 {
-		w := tc.ready(1)[0]
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		w.Request(ctx, []byte("exit:2"))
-		cancel()
-		tc.event(cluster.EventExit, w)
-		if i < 3 {
-			time.Sleep(250 * time.Millisecond) // longer than the window
-		}
-	}
-	tc.ready(1)
-	for _, e := range tc.all() {
-		if e.Type == cluster.EventCrashLoop {
-			t.Fatalf("crash loop from deaths %v apart with a %v window: %v", 250*time.Millisecond, 150*time.Millisecond, e)
-		}
 	}
 }
 
@@ -186,22 +112,6 @@ func TestScaleWaitsForTheStops(t *testing.T) {
 	}
 }
 
-func TestReadyTimeoutKillsAndReplaces(t *testing.T) {
-	tc := startCluster(t, cluster.Config{Workers: 1, ReadyTimeout: 200 * time.Millisecond,
-		RestartDelay: time.Millisecond, Settings: cluster.Settings{Env: env("noready")}})
-	first := tc.event(cluster.EventFork, nil).Worker
-	e := tc.event(cluster.EventError, first)
-	if !errors.Is(e.Err, cluster.ErrNotReady) {
-		t.Fatalf("error event %v, want ErrNotReady", e.Err)
-	}
-	if x := tc.event(cluster.EventExit, first); x.Worker.ExitedAfterDisconnect() {
-		t.Fatal("a worker killed for not being ready counts as a deliberate stop")
-	}
-	tc.waitFor(10*time.Second, "replacement", func(e cluster.Event) bool {
-		return e.Type == cluster.EventFork && e.Worker != first
-	})
-}
-
 func TestReadyOnListen(t *testing.T) {
 	tc := startCluster(t, cluster.Config{Workers: 1, ReadyOnListen: true,
 		Settings: cluster.Settings{Env: append(env("tcpid"), envNoReady+"=1")}})
@@ -212,78 +122,9 @@ func TestReadyOnListen(t *testing.T) {
 	}
 }
 
-// exitWith makes w exit with code on its own and waits for its exit event.
-func (tc *testCluster) exitWith(w *cluster.Worker, code int) cluster.Event {
-	tc.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	w.Request(ctx, []byte("exit:"+strconv.Itoa(code))) // no reply: the worker exits
-	return tc.event(cluster.EventExit, w)
-}
-
-// forkAfter forks a worker once the supervisor has handled what came
-// before (the exit just seen, and its replacement if any): Fork is queued
-// behind it. It returns the worker and the workers listed besides it.
-func (tc *testCluster) forkAfter() (*cluster.Worker, []*cluster.Worker) {
-	tc.t.Helper()
-	w, err := tc.p.Fork()
-	if err != nil {
-		tc.t.Fatal(err)
-	}
-	var others []*cluster.Worker
-	for _, o := range tc.p.Workers() {
-		if o != w {
-			others = append(others, o)
-		}
-	}
-	return w, others
-}
-
-// TestRestartPolicy: RestartAlways (the zero value) replaces a worker that
-// exits with status 0 on its own; RestartOnFailure replaces one that
-// fails, not one that finishes; RestartNever replaces none, so a program
-// that forks on exit, as Node programs do, keeps its count.
-func TestRestartPolicy(t *testing.T) {
-	t.Run("always", func(t *testing.T) {
-		tc := startCluster(t, cluster.Config{Workers: 1})
-		w := tc.ready(1)[0]
-		tc.exitWith(w, 0)
-		next := tc.waitFor(10*time.Second, "replacement", func(e cluster.Event) bool {
-			return e.Type == cluster.EventFork && e.Worker != w
-		}).Worker
-		if got := ask(t, next, "id"); got != strconv.Itoa(next.ID()) {
-			t.Fatalf("replacement answered %q", got)
-		}
-	})
-	t.Run("on-failure", func(t *testing.T) {
-		tc := startCluster(t, cluster.Config{Workers: 1, Restart: cluster.RestartOnFailure})
-		w := tc.ready(1)[0]
-		tc.exitWith(w, 0)
-		forked, others := tc.forkAfter()
-		if len(others) != 0 {
-			t.Fatalf("a worker that exited with status 0 was replaced: %v", others)
-		}
-		tc.ready(1)
-		tc.exitWith(forked, 3)
-		next := tc.waitFor(10*time.Second, "replacement", func(e cluster.Event) bool {
-			return e.Type == cluster.EventFork && e.Worker != w && e.Worker != forked
-		}).Worker
-		if got := ask(t, next, "id"); got != strconv.Itoa(next.ID()) {
-			t.Fatalf("replacement answered %q", got)
-		}
-	})
-	t.Run("never", func(t *testing.T) {
-		tc := startCluster(t, cluster.Config{Workers: 2, Restart: cluster.RestartNever})
-		ws := tc.ready(2)
-		tc.exitWith(ws[0], 3)
-		forked, others := tc.forkAfter() // the Node way: fork on 'exit'
-		if len(others) != 1 || others[0] != ws[1] {
-			t.Fatalf("besides the worker forked on exit: %v, want worker %d only", others, ws[1].ID())
-		}
-		if got := ask(t, forked, "id"); got != strconv.Itoa(forked.ID()) {
-			t.Fatalf("forked worker answered %q", got)
-		}
-	})
+// TestRestartPolicyConfig: New rejects an unknown policy; the policies
+// print as systemd names. (What each replaces: TestFakeRestartPolicy.)
+func TestRestartPolicyConfig(t *testing.T) {
 	if _, err := cluster.New(cluster.Config{Restart: cluster.RestartNever + 1}); !errors.Is(err, cluster.ErrInvalidConfig) {
 		t.Fatalf("New with an unknown restart policy: %v", err)
 	}

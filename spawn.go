@@ -1,17 +1,15 @@
 package cluster
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gocluster/cluster/internal/link"
+	"github.com/gocluster/cluster/internal/proc"
 	"github.com/gocluster/cluster/internal/wire"
 )
 
@@ -45,7 +43,7 @@ func (p *Primary) spawn(slot, streak int) (*Worker, error) {
 	if s.Dir != "" {
 		// Checked here: exec would report a bad directory under the
 		// program's name ("fork/exec /path/of/program: no such file").
-		if err := checkDir(s.Dir); err != nil {
+		if err := proc.CheckDir(s.Dir); err != nil {
 			return nil, p.forkFailed(0, fmt.Errorf("cluster: fork: working directory %q (Settings.Dir): %w", s.Dir, err))
 		}
 	}
@@ -59,41 +57,28 @@ func (p *Primary) spawn(slot, streak int) (*Worker, error) {
 	}
 	p.nextID++
 	id := p.nextID
-	cmd := exec.Command(exe, args...)
-	if cmd.Err == nil {
+	spec := proc.Spec{Name: exe, Args: args, Env: p.workerEnv(s, env, id, gen, len(child)), Dir: s.Dir, Files: child,
+		Stdout: os.Stdout, Stderr: os.Stderr}
+	if path, err := proc.Resolve(exe); err == nil { // else the start fails with err
 		if info.exe == nil {
-			info.exe = p.exeFor(gen, cmd.Path, s.Dir)
+			info.exe = p.exeFor(gen, path, s.Dir)
 		}
 		if f := info.exe.f; f != nil {
-			cmd.Path = pinnedPath(f) // the file the generation started from; Args[0] stays exe
+			spec.Path = pinnedPath(f) // the file the generation started from; argv[0] stays exe
 		}
 	}
-	cmd.Env = p.workerEnv(s, env, id, gen, len(child))
-	cmd.Dir = s.Dir
-	cmd.ExtraFiles = child
-	cmd.SysProcAttr = sysProcAttr()
-	cmd.WaitDelay = time.Second
-	var outs []*linePrefixer
 	if s.Silent {
-		prefix := "[worker " + strconv.Itoa(id) + "] "
-		outs = []*linePrefixer{{out: p.stdout, prefix: prefix}, {out: p.stderr, prefix: prefix}}
-		cmd.Stdout, cmd.Stderr = outs[0], outs[1]
-	} else {
-		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		spec.Stdout, spec.Stderr, spec.Prefix = p.stdout, p.stderr, "[worker "+strconv.Itoa(id)+"] "
 	}
 	ep := link.New(wire.NewConn(rw, p.cfg.MaxMessageSize), p.cfg.MaxMessageSize, linkErrors)
 	ep.Enqueue(wire.TypeHello, 0, 0, wire.HelloPayload())
-	err = startCmd(cmd)
+	pr, err := p.start(spec)
 	closeFiles(child)
 	if err != nil {
 		ep.Close(err)
-		var pe *fs.PathError
-		if errors.As(err, &pe) && pe.Path == cmd.Path {
-			pe.Path = exe // not /proc/self/fd/N
-		}
 		return nil, p.forkFailed(id, fmt.Errorf("cluster: fork worker %d (%s): %w", id, exe, err))
 	}
-	w := &Worker{id: id, slot: slot, gen: gen, started: time.Now(), p: p, proc: cmd.Process, ep: ep,
+	w := &Worker{id: id, slot: slot, gen: gen, started: time.Now(), p: p, proc: pr, ep: ep,
 		settings: s, env: env, exited: make(chan struct{}), readerDone: make(chan struct{})}
 	p.table[id] = w
 	p.publishWorkers()
@@ -104,7 +89,7 @@ func (p *Primary) spawn(slot, streak int) (*Worker, error) {
 		p.armReloadReady(ro, w)
 	}
 	go p.serve(w)
-	go p.wait(w, cmd, outs, streak)
+	go p.wait(w, streak)
 	return w, nil
 }
 

@@ -3,14 +3,9 @@
 package cluster
 
 import (
-	"errors"
 	"io"
-	"io/fs"
 	"net"
 	"os"
-	"os/exec"
-	"runtime"
-	"sync"
 	"syscall"
 
 	"github.com/gocluster/cluster/internal/wire"
@@ -70,57 +65,6 @@ func openChannel(fds []int) (io.ReadWriteCloser, error) {
 		return sock, nil
 	}
 	return &wire.Pipes{R: files[0], W: files[1], FD: sock.(*net.UnixConn)}, nil
-}
-
-// The parent-death signal (Linux) is sent when the thread that forked the
-// child exits, not the process: so every worker is started from one
-// goroutine locked to its OS thread for the life of the process.
-var spawner struct {
-	once sync.Once
-	reqs chan spawnReq
-}
-
-type spawnReq struct {
-	cmd  *exec.Cmd
-	done chan error
-}
-
-func startCmd(cmd *exec.Cmd) error {
-	spawner.once.Do(func() {
-		spawner.reqs = make(chan spawnReq)
-		go func() {
-			runtime.LockOSThread() // never unlocked: the thread lives as long as the process
-			for r := range spawner.reqs {
-				r.done <- r.cmd.Start()
-			}
-		}()
-	})
-	done := make(chan error, 1)
-	spawner.reqs <- spawnReq{cmd, done}
-	return <-done
-}
-
-// checkDir reports why a worker could not start in dir, if it could not.
-func checkDir(dir string) error {
-	fi, err := os.Stat(dir)
-	var pe *fs.PathError
-	switch {
-	case errors.As(err, &pe):
-		return pe.Err
-	case err != nil:
-		return err
-	case !fi.IsDir():
-		return syscall.ENOTDIR
-	}
-	return syscall.Access(dir, 1) // X_OK: the worker must be able to enter it
-}
-
-// exitSignal returns the signal that ended the process, or nil.
-func exitSignal(st *os.ProcessState) os.Signal {
-	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return ws.Signal()
-	}
-	return nil
 }
 
 // dupFile duplicates a descriptor (close-on-exec). It reaches the

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gocluster/cluster/internal/kvlink"
 	"github.com/gocluster/cluster/internal/link"
+	"github.com/gocluster/cluster/internal/proc"
 	"github.com/gocluster/cluster/internal/wire"
 )
 
@@ -22,7 +23,7 @@ type Worker struct {
 	gen      int // generation: 1, then one more for each reload
 	started  time.Time
 	p        *Primary
-	proc     *os.Process
+	proc     proc.Process
 	ep       *link.Link
 	settings Settings // the settings it was forked with, kept for restarts
 	env      []string // the env given to Fork, kept for restarts
@@ -50,10 +51,10 @@ func (w *Worker) Generation() int { return w.gen }
 
 // PID returns the worker's process id, for display. The primary never
 // signals a worker by this number, only through its process handle.
-func (w *Worker) PID() int { return w.proc.Pid }
+func (w *Worker) PID() int { return w.proc.Pid() }
 
 // Process returns the worker's process handle.
-func (w *Worker) Process() *os.Process { return w.proc }
+func (w *Worker) Process() *os.Process { return w.proc.OS() }
 
 // Send sends a message to the worker, which receives it on [Messages] with
 // From 0. It returns when the message is written or queued; it waits only

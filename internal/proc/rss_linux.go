@@ -1,21 +1,22 @@
-package cluster
+package proc
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"strconv"
 )
 
-// processRSS returns the resident memory of a process, in bytes, from
+// RSS returns the resident memory of the process pid, in bytes, from
 // /proc/PID/statm (read by number: reading does not signal anything).
-func processRSS(pid int) (int64, error) {
+func RSS(pid int) (int64, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/statm")
 	if err != nil {
 		return 0, err
 	}
 	fields := bytes.Fields(b)
 	if len(fields) < 2 {
-		return 0, errStatm
+		return 0, errors.New("proc: no resident memory in " + strconv.Quote(string(b)))
 	}
 	pages, err := strconv.ParseInt(string(fields[1]), 10, 64)
 	if err != nil {
