@@ -8,6 +8,7 @@
 //	go run ./bench reload          # failed requests over rolling reloads under wrk, vs gunicorn
 //	go run ./bench state           # shared state vs Node's globalVal pattern and uWSGI's cache
 //	RUNS=5 go run ./bench ipc      # more runs (default 3; medians are printed)
+//	go run ./bench compare 9baed6f ipc state   # this tree vs that commit, alternated (ROUNDS, default 5)
 //
 // The same binary is the primary and, re-executed by gocluster, the workers.
 package main
@@ -31,6 +32,17 @@ func main() {
 		runs = v
 	}
 	args := os.Args[1:]
+	if len(args) > 0 && args[0] == "compare" {
+		rounds := 5
+		if v, err := strconv.Atoi(os.Getenv("ROUNDS")); err == nil && v > 0 {
+			rounds = v
+		}
+		if err := benchCompare(args[1:], rounds); err != nil {
+			fmt.Fprintf(os.Stderr, "bench compare: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(args) == 0 {
 		args = order
 	}
