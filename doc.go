@@ -82,18 +82,16 @@
 //
 // # Shared state
 //
-// Store returns the cluster's key-value store, the same calls in the
-// primary and in every worker (and, outside a cluster, a store local to the
-// program). The primary holds it and orders every write (one revision each,
-// one total order); each worker keeps a full replica fed with each change,
-// so KV.Get is a local read. Put, Create, Update (compare-and-set on the
-// revision), Delete, WithTTL, OwnedByWorker (the key dies with its worker),
-// Watch (the entries, then OpSynced, then each change) and Load (one loader
-// for the whole cluster) cover the seeds' globalVal; Map adds typed values.
-// A worker gets a snapshot on its first Store call, so one started by a
-// restart or a reload starts with the current data. Writes and Load wait
-// for the primary: do not call them from a Handle callback, whose goroutine
-// reads the replies.
+// Package [kv] is the cluster's key-value store: the primary owns it
+// ([Primary.Store], created by [New] from the Config) and orders every write
+// (one revision each, one total order); each worker keeps a full replica fed
+// with each change ([Store] returns it once it holds the primary's
+// content), so a read is local. Writes, compare-and-set, TTLs, keys that die
+// with their worker, Watch and Load (one loader for the whole cluster) cover
+// the seeds' globalVal. A worker started by a restart or a reload starts
+// from the current data. Writes and Load wait for the primary: from a
+// [Handle] callback, whose goroutine reads the replies, they fail at once
+// with [ErrInHandler].
 //
 // # Events
 //

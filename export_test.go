@@ -33,3 +33,6 @@ func WriteStateThenGarbage(keys []string, value []byte) error {
 	_, err := self.ep.Conn().WriteRaw(b)
 	return err
 }
+
+// EnvWorkerID is the environment variable that carries a worker's id.
+const EnvWorkerID = envWorkerID

@@ -82,31 +82,6 @@ func TestCrashedWorkerIsReplaced(t *testing.T) {
 	}
 }
 
-func TestCrashLoopBacksOff(t *testing.T) {
-	const base = 20 * time.Millisecond
-	tc := startCluster(t, cluster.Config{Workers: 1, RestartDelay: base, MaxRestartDelay: time.Second,
-		Settings: cluster.Settings{Env: env("crash")}})
-	var forks []time.Time
-	tc.waitFor(10*time.Second, "fifth fork", func(cluster.Event) bool {
-		forks = forks[:0]
-		for _, e := range tc.all() {
-			if e.Type == cluster.EventFork {
-				forks = append(forks, e.Time)
-			}
-		}
-		return len(forks) >= 5
-	})
-	// The first replacement starts at once; the k-th after it waits
-	// RestartDelay*2^(k-1), less at most 20% jitter, after the crash (which
-	// comes after the fork).
-	for k := 1; k+1 < len(forks); k++ {
-		gap, min := forks[k+1].Sub(forks[k]), base<<(k-1)*4/5
-		if gap < min {
-			t.Errorf("fork %d came %v after fork %d, want at least %v", k+2, gap, k+1, min)
-		}
-	}
-}
-
 func TestStubbornWorkerIsKilledAfterDeadlines(t *testing.T) {
 	tc := startCluster(t, cluster.Config{Workers: 1, DrainTimeout: 200 * time.Millisecond,
 		KillTimeout: 200 * time.Millisecond, Settings: cluster.Settings{Env: env("stubborn")}})

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -154,25 +153,4 @@ type sharedListener struct {
 func (l *sharedListener) Close() error {
 	l.once.Do(func() { self.ep.Enqueue(wire.TypeCtl, 0, 0, wire.Keyed(wire.CtlUnlisten, l.key)) })
 	return l.Listener.Close()
-}
-
-// fileOf returns a duplicate of the descriptor of a file, connection or
-// listener.
-func fileOf(v any) ([]*os.File, error) {
-	if f, ok := v.(*os.File); ok {
-		d, err := dupFile(f)
-		if err != nil {
-			return nil, err
-		}
-		return []*os.File{d}, nil
-	}
-	f, ok := v.(interface{ File() (*os.File, error) })
-	if !ok {
-		return nil, errors.New("cluster: no file descriptor behind this handle")
-	}
-	file, err := f.File()
-	if err != nil {
-		return nil, err
-	}
-	return []*os.File{file}, nil
 }

@@ -271,7 +271,7 @@ func (p *Primary) watchHandoffs(w *Worker) bool {
 	if p.lns.watch[w] == nil {
 		done := make(chan struct{})
 		p.lns.watch[w] = done
-		go func() {
+		started := p.goRun(func() {
 			defer close(done)
 			// The reader ends after the last frame w wrote, so every
 			// confirmation w sent has been counted; and w may still serve
@@ -290,7 +290,10 @@ func (p *Primary) watchHandoffs(w *Worker) bool {
 			for _, e := range es {
 				e.dropWorker(w)
 			}
-		}()
+		})
+		if !started { // Run has ended: w is gone, and so are the listeners
+			close(done)
+		}
 	}
 	return true
 }

@@ -171,8 +171,8 @@ func (p *Primary) listen(w *Worker, req []byte) (e *listenEntry, files []*os.Fil
 		return e, []*os.File{f}, e.strangers(), nil
 	}
 	if !e.accepted {
-		e.accepted = true
-		go p.acceptLoop(e)
+		// It ends when closeListeners closes e.ln; Run waits for it.
+		e.accepted = p.goRun(func() { p.acceptLoop(e) })
 	}
 	return e, nil, nil, nil
 }

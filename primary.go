@@ -33,7 +33,7 @@ type Primary struct {
 	settingsMu sync.Mutex
 	settings   Settings
 
-	store *kv.KV         // the shared state, on engine
+	store *kv.KV         // the shared state (Store), on a kv.Engine
 	kv    *kvlink.Server // serves it to the workers
 
 	lns       listeners
@@ -164,8 +164,10 @@ func (p *Primary) Run(ctx context.Context) error {
 			p.checkRecycle()
 		}
 	}
-	// Every goroutine and timer of the group ends before Run returns; the
-	// ops they hand over meanwhile still run (and find p.stopping set).
+	// Every goroutine and timer of the group ends before Run returns (the
+	// accept loops once their listeners are closed); the ops they hand over
+	// meanwhile still run (and find p.stopping set).
+	p.closeListeners()
 	for idle := p.group.stop(); idle != nil; {
 		select {
 		case op := <-p.ops:
@@ -174,7 +176,6 @@ func (p *Primary) Run(ctx context.Context) error {
 			idle = nil
 		}
 	}
-	p.closeListeners()
 	p.closeExes()
 	p.events.close()
 	p.mail.close()

@@ -113,6 +113,13 @@ func (g *group) stop() <-chan struct{} {
 	return g.idle
 }
 
+// isStopped reports whether stop was called.
+func (g *group) isStopped() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.stopped
+}
+
 // running returns the number of goroutines running and timers armed.
 func (g *group) running() int {
 	g.mu.Lock()

@@ -7,21 +7,22 @@ import (
 	"strings"
 )
 
-// Environment variables a primary sets for its workers. A worker reads and
-// removes them at start-up, so programs it runs do not inherit them.
+// Environment variables a primary sets for its workers (the channel is
+// internal: programs never read them). A worker reads and removes them at
+// start-up, so programs it runs do not inherit them.
 const (
-	// EnvWorkerID holds the worker's id (1, 2, ...).
-	EnvWorkerID = "GOCLUSTER_WORKER_ID"
-	// EnvIPCFD holds the file descriptor of the IPC channel's socket. Frames
-	// travel on it, unless EnvIPCPipes is set; descriptors always do.
-	EnvIPCFD = "GOCLUSTER_IPC_FD"
-	// EnvIPCPipes, when set (Linux), holds "R,W": the pipe the worker reads
+	// envWorkerID holds the worker's id (1, 2, ...).
+	envWorkerID = "GOCLUSTER_WORKER_ID"
+	// envIPCFD holds the file descriptor of the IPC channel's socket. Frames
+	// travel on it, unless envIPCPipes is set; descriptors always do.
+	envIPCFD = "GOCLUSTER_IPC_FD"
+	// envIPCPipes, when set (Linux), holds "R,W": the pipe the worker reads
 	// frames from and the pipe it writes frames to.
-	EnvIPCPipes = "GOCLUSTER_IPC_PIPES"
-	// EnvMaxMessage holds the largest message size both sides accept.
-	EnvMaxMessage = "GOCLUSTER_MAX_MESSAGE"
-	// EnvGeneration holds the worker's generation (see Generation).
-	EnvGeneration = "GOCLUSTER_GENERATION"
+	envIPCPipes = "GOCLUSTER_IPC_PIPES"
+	// envMaxMessage holds the largest message size both sides accept.
+	envMaxMessage = "GOCLUSTER_MAX_MESSAGE"
+	// envGeneration holds the worker's generation (see Generation).
+	envGeneration = "GOCLUSTER_GENERATION"
 )
 
 // role is read once, before main runs.
@@ -39,16 +40,16 @@ func readRole() roleInfo {
 	if runtime.GOOS == "windows" {
 		return roleInfo{}
 	}
-	idS, fdS, pipesS := os.Getenv(EnvWorkerID), os.Getenv(EnvIPCFD), os.Getenv(EnvIPCPipes)
+	idS, fdS, pipesS := os.Getenv(envWorkerID), os.Getenv(envIPCFD), os.Getenv(envIPCPipes)
 	if idS == "" || fdS == "" {
 		return roleInfo{}
 	}
-	maxS, genS := os.Getenv(EnvMaxMessage), os.Getenv(EnvGeneration)
-	os.Unsetenv(EnvGeneration)
-	os.Unsetenv(EnvWorkerID)
-	os.Unsetenv(EnvIPCFD)
-	os.Unsetenv(EnvIPCPipes)
-	os.Unsetenv(EnvMaxMessage)
+	maxS, genS := os.Getenv(envMaxMessage), os.Getenv(envGeneration)
+	os.Unsetenv(envGeneration)
+	os.Unsetenv(envWorkerID)
+	os.Unsetenv(envIPCFD)
+	os.Unsetenv(envIPCPipes)
+	os.Unsetenv(envMaxMessage)
 	id, err1 := strconv.Atoi(idS)
 	list := fdS
 	if pipesS != "" {

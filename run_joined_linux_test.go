@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,9 @@ var actors = []string{
 	"cluster.(*Primary).route.func",
 	"cluster.(*Primary).after.func",
 	"cluster.(*Worker).Disconnect",
+	"cluster.(*Primary).serve",
+	"cluster.(*Primary).wait",
+	"cluster.(*Primary).acceptLoop",
 }
 
 // runningActors lists the actors found in a dump of every goroutine.
@@ -42,6 +46,17 @@ func runningActors() []string {
 		}
 	}
 	return found
+}
+
+// hasActors reports whether found holds an actor whose name contains each
+// of names.
+func hasActors(found []string, names ...string) bool {
+	for _, n := range names {
+		if !slices.ContainsFunc(found, func(a string) bool { return strings.Contains(a, n) }) {
+			return false
+		}
+	}
+	return true
 }
 
 // TestRunJoinsItsGoroutines ends Run while a ReusePort address is checked
@@ -100,14 +115,15 @@ func TestRunJoinsItsGoroutines(t *testing.T) {
 		_, err := src.Request(context.Background(), []byte(fmt.Sprintf("reqto:%d:x", stuck.ID())))
 		asked <- err
 	}()
-	// The stranger check, the routed request and the restart timer.
-	for start := time.Now(); cluster.GroupRunning(p) < 3; time.Sleep(time.Millisecond) {
+	// The stranger check, the routed request, and each worker's reader and
+	// reaper (the restart timer shows only in the group's count).
+	for start := time.Now(); !hasActors(runningActors(), "watchStrangers", "route.func", "serve", "wait"); time.Sleep(time.Millisecond) {
 		if time.Since(start) > 10*time.Second {
-			t.Fatalf("%d of 3 goroutines and timers running", cluster.GroupRunning(p))
+			t.Fatalf("before Run ends, running: %v, want the stranger check, the routed request, readers and reapers", runningActors())
 		}
 	}
-	if got := runningActors(); len(got) < 2 {
-		t.Fatalf("before Run ends, running: %v, want the stranger check and the routed request", got)
+	if n := cluster.GroupRunning(p); n < 3 {
+		t.Fatalf("the group counts %d goroutines and timers", n)
 	}
 
 	cancel()

@@ -2,8 +2,10 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
+	"os"
 
 	"github.com/gocluster/cluster/internal/link"
 	"github.com/gocluster/cluster/internal/wire"
@@ -75,4 +77,25 @@ func (m *Message) Listener() (net.Listener, error) {
 func (m *Message) takeFile() {
 	m.File.Close()
 	m.File = nil
+}
+
+// fileOf returns a duplicate of the descriptor of a file, connection or
+// listener.
+func fileOf(v any) ([]*os.File, error) {
+	if f, ok := v.(*os.File); ok {
+		d, err := dupFile(f)
+		if err != nil {
+			return nil, err
+		}
+		return []*os.File{d}, nil
+	}
+	f, ok := v.(interface{ File() (*os.File, error) })
+	if !ok {
+		return nil, errors.New("cluster: no file descriptor behind this handle")
+	}
+	file, err := f.File()
+	if err != nil {
+		return nil, err
+	}
+	return []*os.File{file}, nil
 }

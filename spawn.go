@@ -28,6 +28,9 @@ func (p *Primary) fork(s Settings, env []string) (*Worker, error) {
 // on the supervisor goroutine. streak is the number of crashes in a row of
 // the slot this worker replaces.
 func (p *Primary) spawn(slot, streak int) (*Worker, error) {
+	if p.group.isStopped() { // Run has ended: nothing would read or reap the worker
+		return nil, ErrNotRunning
+	}
 	info := p.slots[slot]
 	if info == nil {
 		return nil, fmt.Errorf("cluster: fork: worker slot %d is gone", slot)
@@ -88,8 +91,10 @@ func (p *Primary) spawn(slot, streak int) (*Worker, error) {
 	} else if ro := p.rollout; ro != nil && ro.fresh[slot] {
 		p.armReloadReady(ro, w)
 	}
-	go p.serve(w)
-	go p.wait(w, streak)
+	// Both end once the worker is gone; Run waits for them. (The group is
+	// stopped only by this goroutine, after the check above.)
+	p.goRun(func() { p.serve(w) })
+	p.goRun(func() { p.wait(w, streak) })
 	return w, nil
 }
 
@@ -108,10 +113,10 @@ func (p *Primary) workerEnv(s Settings, extra []string, id, gen, fds int) []stri
 	}
 	// ExtraFiles start at 3: [socket] or [read pipe, write pipe, socket].
 	if fds == 3 {
-		env = append(env, EnvIPCPipes+"=3,4")
+		env = append(env, envIPCPipes+"=3,4")
 	}
-	return append(env, EnvWorkerID+"="+strconv.Itoa(id), EnvGeneration+"="+strconv.Itoa(gen), EnvIPCFD+"="+strconv.Itoa(2+fds),
-		EnvMaxMessage+"="+strconv.Itoa(p.cfg.MaxMessageSize))
+	return append(env, envWorkerID+"="+strconv.Itoa(id), envGeneration+"="+strconv.Itoa(gen), envIPCFD+"="+strconv.Itoa(2+fds),
+		envMaxMessage+"="+strconv.Itoa(p.cfg.MaxMessageSize))
 }
 
 // hasProcs reports whether env sets GOMAXPROCS to a value the Go runtime

@@ -29,7 +29,7 @@ func TestFakeCrashedWorkerIsReplaced(t *testing.T) {
 		t.Fatalf("exit: code %d signal %v deliberate %v", e.ExitCode, e.Signal, w1.ExitedAfterDisconnect())
 	}
 	w2, f2 := fc.fork()
-	if w2.id != 2 || w2.slot != w1.slot || w2.gen != 1 || !slices.Contains(f2.Spec().Env, EnvWorkerID+"=2") {
+	if w2.id != 2 || w2.slot != w1.slot || w2.gen != 1 || !slices.Contains(f2.Spec().Env, envWorkerID+"=2") {
 		t.Fatalf("replacement: id %d slot %d (was %d) gen %d", w2.id, w2.slot, w1.slot, w2.gen)
 	}
 	if w2.Process() != nil || w2.PID() != f2.Pid() {

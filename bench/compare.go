@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,7 +21,7 @@ import (
 //	go run ./bench compare 9baed6f ipc state
 func benchCompare(args []string, rounds int) error {
 	if len(args) < 2 {
-		return fmt.Errorf("usage: compare <commit> <section>...")
+		return errors.New("usage: compare COMMIT SECTION [SECTION]")
 	}
 	base, sections := args[0], args[1:]
 	top, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
@@ -139,7 +140,7 @@ func higherIsBetter(figure string) bool { return strings.Contains(figure, "/s") 
 
 func printBeforeAfter(before, after string, rounds int, order []string, figures map[string][2][]float64) {
 	fmt.Printf("\n%s vs %s: medians of %d alternated runs each, [min - max]\n", before, after, rounds)
-	table := ""
+	table, higher := "", false
 	for _, key := range order {
 		t, figure, _ := strings.Cut(key, "\x00")
 		if t != table {
@@ -148,8 +149,11 @@ func printBeforeAfter(before, after string, rounds int, order []string, figures 
 		}
 		v := figures[key]
 		b, a := median(v[0]), median(v[1])
+		if !strings.HasPrefix(figure, "same,") { // "same, ..." rows measure what the row above does
+			higher = higherIsBetter(figure)
+		}
 		ratio := b / a
-		if higherIsBetter(figure) {
+		if higher {
 			ratio = a / b
 		}
 		fmt.Printf("%-58s %-26s %-26s %.2fx\n", figure, num(b)+spread(v[0]), num(a)+spread(v[1]), ratio)
