@@ -49,9 +49,10 @@ race:
 	$(GO) test -race -count=1 -timeout 8m ./...
 
 # Every decoder of bytes from another process has a fuzz target: package:target.
-FUZZ_TARGETS = ./internal/wire:FuzzReadFrame ./internal/wire:FuzzParseStateReply ./internal/wire:FuzzParseLoadEnd .:FuzzDecodeErr \
-	./internal/wire:FuzzDecodeWrite ./internal/wire:FuzzDecodeEvent ./internal/wire:FuzzDecodeSnapshot \
-	./internal/state:FuzzScan
+FUZZ_TARGETS = ./internal/wire:FuzzReadFrame ./internal/wire:FuzzDecodeWrite ./internal/wire:FuzzDecodeEvent \
+	./internal/wire:FuzzDecodeSnapshot ./internal/wire:FuzzParseStateReply ./internal/wire:FuzzParseLoadEnd \
+	./internal/wire:FuzzParseListen ./internal/wire:FuzzParseListenReply ./internal/wire:FuzzParsePeers \
+	.:FuzzDecodeErr ./internal/state:FuzzScan
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -55,7 +54,7 @@ func (lc ListenConfig) Listen(ctx context.Context, network, address string) (net
 	// worker for the address when it answers, and an answer nobody took
 	// would leave that registration behind. It answers at once, or the
 	// channel closes.
-	req := append([]byte{wire.CtlListen, byte(lc.Policy)}, network+"\x00"+address...)
+	req := wire.AppendListen(nil, byte(lc.Policy), network, address)
 	r := self.ep.Call(context.Background(), wire.TypeCtl, 0, req)
 	if r.Err != nil {
 		return nil, opErr(fmt.Sprintf("listen %s %s", network, address), r.Err)
@@ -91,20 +90,13 @@ func (lc ListenConfig) Listen(ctx context.Context, network, address string) (net
 	return &sharedListener{Listener: ln, key: key}, nil
 }
 
-// The listen reply payload is [policy][key u32][bound address] or, when the
-// primary could not listen, [0][errno u32][reason] (errno 0: none).
-func listenReply(p Policy, key uint32, addr string) []byte {
-	return append(binary.BigEndian.AppendUint32([]byte{byte(p)}, key), addr...)
-}
-
 // listenRefusal is the reply to a listen the primary could not do. The
 // reason leaves out what the worker's error says anyway (the operation, the
 // network and address, the "cluster: " prefix).
 func listenRefusal(err error) []byte {
 	var errno syscall.Errno
 	errors.As(err, &errno)
-	reason := strings.TrimPrefix(listenCause(err).Error(), "cluster: ")
-	return append(binary.BigEndian.AppendUint32([]byte{0}, uint32(errno)), reason...)
+	return wire.AppendListenRefusal(nil, uint32(errno), strings.TrimPrefix(listenCause(err).Error(), "cluster: "))
 }
 
 // listenCause is what a listen error says beyond "listen tcp :80": for
@@ -117,14 +109,18 @@ func listenCause(err error) error {
 	return err
 }
 
+// parseListenReply reads the primary's answer to a listen.
 func parseListenReply(b []byte) (Policy, uint32, string, error) {
-	if len(b) < 5 || Policy(b[0]) >= policyEnd {
-		return 0, 0, "", fmt.Errorf("%w: bad listen reply", wire.ErrMalformed)
+	r, err := wire.ParseListenReply(b)
+	switch {
+	case err != nil:
+		return 0, 0, "", err
+	case r.Policy == 0:
+		return 0, 0, "", &listenError{reason: r.Reason, errno: syscall.Errno(r.Errno)}
+	case Policy(r.Policy) >= policyEnd:
+		return 0, 0, "", fmt.Errorf("%w: listen reply of policy %d", wire.ErrMalformed, r.Policy)
 	}
-	if b[0] == 0 {
-		return 0, 0, "", &listenError{reason: string(b[5:]), errno: syscall.Errno(binary.BigEndian.Uint32(b[1:]))}
-	}
-	return Policy(b[0]), binary.BigEndian.Uint32(b[1:]), string(b[5:]), nil
+	return Policy(r.Policy), r.Key, r.Addr, nil
 }
 
 // listenError is why the primary could not listen, as a worker gets it:

@@ -1,12 +1,10 @@
 package cluster
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -89,14 +87,14 @@ func (p *Primary) handleListen(w *Worker, id uint64, req []byte) {
 	}
 	if err != nil {
 		if !errors.Is(err, ErrDisconnected) && !errors.Is(err, ErrNotRunning) {
-			network, address, _ := strings.Cut(string(req[min(2, len(req)):]), "\x00")
+			_, network, address, _ := wire.ParseListen(req)
 			err := opErr(fmt.Sprintf("worker %d: listen %s %s", w.id, network, address), listenCause(err))
 			p.do(func() { p.emit(Event{Type: EventError, Worker: w, Err: err, Addr: listenAddr(network, address)}) })
 		}
 		w.ep.Enqueue(wire.TypeRep, 0, id, listenRefusal(err))
 		return
 	}
-	reply := listenReply(e.policy, e.key, e.addr.String())
+	reply := wire.AppendListenReply(nil, byte(e.policy), e.key, e.addr.String())
 	if err := w.ep.Conn().EnqueueFiles(wire.TypeRep, 0, id, reply, files); err != nil {
 		closeFiles(files)
 		return
@@ -119,16 +117,16 @@ func (p *Primary) listening(w *Worker, e *listenEntry) {
 // RoundRobin, registers the worker on it. It also returns, for ReusePort,
 // an error naming a socket on the port that the cluster did not make.
 func (p *Primary) listen(w *Worker, req []byte) (e *listenEntry, files []*os.File, stranger, err error) {
-	if len(req) < 2 || Policy(req[1]) >= policyEnd {
-		return nil, nil, nil, fmt.Errorf("%w: bad listen request", wire.ErrMalformed)
+	pol, network, address, err := wire.ParseListen(req)
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	policy := Policy(req[1])
+	policy := Policy(pol)
+	if policy >= policyEnd {
+		return nil, nil, nil, fmt.Errorf("%w: listen request of policy %d", wire.ErrMalformed, pol)
+	}
 	if policy == PolicyDefault {
 		policy = p.cfg.Policy
-	}
-	network, address, ok := strings.Cut(string(req[2:]), "\x00")
-	if !ok {
-		return nil, nil, nil, fmt.Errorf("%w: bad listen request", wire.ErrMalformed)
 	}
 	p.lns.mu.Lock()
 	defer p.lns.mu.Unlock()
@@ -265,10 +263,10 @@ func (p *Primary) acceptLoop(e *listenEntry) {
 // handleListenCtl handles a worker's listener notices (on its reader).
 func (p *Primary) handleListenCtl(w *Worker, f wire.Frame) {
 	closeFiles(f.Files) // none of them carries a descriptor
-	if len(f.Payload) != 5 {
+	key, ok := wire.KeyOf(f.Payload)
+	if !ok {
 		return
 	}
-	key := binary.BigEndian.Uint32(f.Payload[1:])
 	p.lns.mu.Lock()
 	e := p.lns.byKey[key]
 	p.lns.mu.Unlock()

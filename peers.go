@@ -2,8 +2,6 @@ package cluster
 
 import (
 	"context"
-	"encoding/binary"
-	"fmt"
 	"slices"
 	"sync"
 
@@ -20,20 +18,12 @@ type peerView struct {
 	ids   []uint32 // sorted
 }
 
-// set takes a list from the primary: ids as big-endian uint32s.
 // onPeers takes the list of live workers (a CtlPeers frame).
 func (v *peerView) onPeers(f wire.Frame) error {
 	closeFiles(f.Files)
-	return v.set(f.Payload[1:])
-}
-
-func (v *peerView) set(b []byte) error {
-	if len(b)%4 != 0 {
-		return fmt.Errorf("%w: worker list of %d bytes", wire.ErrMalformed, len(b))
-	}
-	ids := make([]uint32, 0, len(b)/4)
-	for ; len(b) > 0; b = b[4:] {
-		ids = append(ids, binary.BigEndian.Uint32(b))
+	ids, err := wire.ParsePeers(f.Payload)
+	if err != nil {
+		return err
 	}
 	slices.Sort(ids)
 	v.mu.Lock()
@@ -76,11 +66,11 @@ func (v *peerView) check(ctx context.Context, id int) error {
 // the supervisor goroutine after each change of the table, so a worker
 // learns of starts and exits in the order the primary saw them.
 func (p *Primary) announcePeers() {
-	msg := make([]byte, 1, 1+4*len(p.table))
-	msg[0] = wire.CtlPeers
+	ids := make([]uint32, 0, len(p.table))
 	for id := range p.table {
-		msg = binary.BigEndian.AppendUint32(msg, uint32(id))
+		ids = append(ids, uint32(id))
 	}
+	msg := wire.AppendPeers(make([]byte, 0, 1+4*len(ids)), ids)
 	for _, w := range p.table {
 		w.ep.Enqueue(wire.TypeCtl, 0, 0, msg)
 	}
