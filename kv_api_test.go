@@ -77,7 +77,7 @@ func TestKVWriteGivesUpWhenItsContextEnds(t *testing.T) {
 	}
 }
 
-// TestKVFirstStoreGivesUpWhenItsContextEnds: the first StoreContext of a
+// TestKVFirstStoreGivesUpWhenItsContextEnds: the first Store of a
 // worker returns when its context ends if the snapshot cannot come, and
 // the subscription goes on: a later call finds the data.
 func TestKVFirstStoreGivesUpWhenItsContextEnds(t *testing.T) {
@@ -89,7 +89,7 @@ func TestKVFirstStoreGivesUpWhenItsContextEnds(t *testing.T) {
 	}
 	rep := askStalled(t, w, out, release, "kvstallsub:200")
 	if !strings.Contains(rep, "deadline=true") {
-		t.Fatalf("the first StoreContext with a 200 ms context: %q", rep)
+		t.Fatalf("the first Store with a 200 ms context: %q", rep)
 	}
 	if got, want := ask(t, w, "kvget:stallsub/before"), fmt.Sprintf("1@%d", rev); got != want {
 		t.Fatalf("after the snapshot came: %q, want %q", got, want)
@@ -114,7 +114,7 @@ func TestKVCallsFromAHandleCallbackFailAtOnce(t *testing.T) {
 			t.Fatalf("%s from a Handle callback: %q (want ErrInHandler at once)", what, got)
 		}
 	}
-	check("store") // the first StoreContext
+	check("store") // the first Store
 	if got := ask(t, w, "kvput:handler/ok=1"); strings.HasPrefix(got, "error") {
 		t.Fatalf("a write off the callback: %s", got)
 	}
@@ -211,7 +211,7 @@ func TestKVRangeListsInKeyOrder(t *testing.T) {
 
 // TestKVMaxValueSizeRaised: Config.MaxValueSize raises the value limit up
 // to the message size: a 2 MiB value is written by one worker and read by
-// another; a value over the limit fails with ErrInvalidKV.
+// another; a value over the limit fails with kv.ErrInvalid.
 func TestKVMaxValueSizeRaised(t *testing.T) {
 	tc := startCluster(t, cluster.Config{Workers: 2, MaxValueSize: 3 << 20})
 	ws := tc.ready(2)

@@ -23,7 +23,7 @@ func answerKV(cmd, arg string) (string, bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	switch cmd { // the commands that must run before the store is there
-	case "kvstallsub": // ms: the first StoreContext, with the primary's reader held
+	case "kvstallsub": // ms: the first Store, with the primary's reader held
 		return stalled(arg, func(ctx context.Context) error {
 			_, err := cluster.Store(ctx)
 			return err
