@@ -2,8 +2,9 @@ package kv
 
 import (
 	"context"
-	"strconv"
 	"time"
+
+	"github.com/gocluster/cluster/internal/state"
 )
 
 // A Backend is where a store's data lives and where its writes are put in
@@ -112,19 +113,7 @@ const (
 )
 
 // String returns the lower-case name of k, as "put".
-func (k WriteKind) String() string {
-	switch k {
-	case WritePut:
-		return "put"
-	case WriteCreate:
-		return "create"
-	case WriteUpdate:
-		return "update"
-	case WriteDelete:
-		return "delete"
-	}
-	return "write(" + strconv.Itoa(int(k)) + ")"
-}
+func (k WriteKind) String() string { return state.Kind(k).String() }
 
 // Write is one write request to a [Backend].
 type Write struct {

@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// WriteOption changes how a write is done.
-type WriteOption func(*writeOptions)
+// WriteOption changes how a write is done: see [WithTTL] and
+// [OwnedByWorker].
+type WriteOption struct{ apply func(*writeOptions) }
 
 type writeOptions struct {
 	ttl   time.Duration
@@ -18,7 +19,7 @@ type writeOptions struct {
 // every replica sees an [OpExpire] change). Without it a write clears the
 // key's TTL, as Redis's SET does.
 func WithTTL(d time.Duration) WriteOption {
-	return func(o *writeOptions) { o.ttl = d }
+	return WriteOption{func(o *writeOptions) { o.ttl = d }}
 }
 
 // OwnedByWorker ties the key to the worker that writes it: when that worker
@@ -26,7 +27,7 @@ func WithTTL(d time.Duration) WriteOption {
 // primary it has no effect. A later write without it makes the key
 // ownerless.
 func OwnedByWorker() WriteOption {
-	return func(o *writeOptions) { o.owned = true }
+	return WriteOption{func(o *writeOptions) { o.owned = true }}
 }
 
 // Put sets key to value and returns the revision of the write; see
@@ -66,7 +67,9 @@ func (kv *KV) do(ctx context.Context, w Write, opts []WriteOption) (uint64, erro
 	if len(opts) > 0 {
 		var o writeOptions
 		for _, opt := range opts {
-			opt(&o)
+			if opt.apply != nil {
+				opt.apply(&o)
+			}
 		}
 		if o.ttl < 0 {
 			return 0, &keyError{op: w.Kind.String(), key: w.Key, err: fmt.Errorf("%w: negative TTL %v", ErrInvalid, o.ttl)}
