@@ -29,7 +29,10 @@ type loadBegun struct {
 func (s *loadSpy) BeginLoad(ctx context.Context, key string, requester uint64, done func(kv.Entry, error)) (kv.Entry, bool, bool, error) {
 	if requester == s.holdFor {
 		s.arrived <- struct{}{}
-		<-s.release
+		select { // bounded: a failed test may never release it
+		case <-s.release:
+		case <-time.After(waitFor):
+		}
 	}
 	e, have, lead, err := s.Engine.BeginLoad(ctx, key, requester, done)
 	s.begun <- loadBegun{requester, have, lead}
@@ -68,8 +71,9 @@ type loadResult struct {
 }
 
 // goLoad runs h.Load on a goroutine whose result the returned channel
-// delivers (joined by the caller reading it, or in t's cleanup).
+// delivers; t's cleanup ends its ctx and joins it.
 func goLoad(t *testing.T, c context.Context, h *kv.KV, key string, loader func(context.Context) ([]byte, error)) <-chan loadResult {
+	c, cancel := context.WithCancel(c)
 	ch := make(chan loadResult, 1)
 	done := make(chan struct{})
 	go func() {
@@ -77,7 +81,10 @@ func goLoad(t *testing.T, c context.Context, h *kv.KV, key string, loader func(c
 		e, err := h.Load(c, key, 0, loader)
 		ch <- loadResult{e, err}
 	}()
-	t.Cleanup(func() { <-done })
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
 	return ch
 }
 
@@ -225,8 +232,12 @@ func TestLoadErrorToWaiter(t *testing.T) {
 	started, release := make(chan struct{}), make(chan struct{})
 	ra := goLoad(t, c, a.kv, "cache", func(ctx context.Context) ([]byte, error) {
 		close(started)
-		<-release
-		return nil, errors.New("the database is down")
+		select {
+		case <-release:
+			return nil, errors.New("the database is down")
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	})
 	spy.waitBegin(t, 1)
 	<-started

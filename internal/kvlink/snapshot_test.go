@@ -101,6 +101,12 @@ func TestSnapshotDuringWrites(t *testing.T) {
 
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	var once sync.Once
+	halt := func() {
+		once.Do(func() { close(stop) })
+		wg.Wait()
+	}
+	t.Cleanup(halt) // if the test fails before it stops them
 	for wi, h := range []*kv.KV{p.kv, writer.kv} {
 		wg.Add(1)
 		go func() {
@@ -129,8 +135,7 @@ func TestSnapshotDuringWrites(t *testing.T) {
 	for id := 1; id <= 3; id++ {
 		subs = append(subs, p.connectReady(t, id))
 	}
-	close(stop)
-	wg.Wait()
+	halt()
 
 	final := p.eng.Rev()
 	for _, w := range subs {
