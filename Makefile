@@ -52,7 +52,7 @@ race:
 FUZZ_TARGETS = ./internal/wire:FuzzReadFrame ./internal/wire:FuzzDecodeWrite ./internal/wire:FuzzDecodeEvent \
 	./internal/wire:FuzzDecodeSnapshot ./internal/wire:FuzzParseStateReply ./internal/wire:FuzzParseLoadEnd \
 	./internal/wire:FuzzParseListen ./internal/wire:FuzzParseListenReply ./internal/wire:FuzzParsePeers \
-	.:FuzzDecodeErr ./internal/state:FuzzScan
+	.:FuzzDecodeErr ./internal/state:FuzzScan ./internal/kvlink:FuzzServerStateRequest
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

@@ -38,7 +38,7 @@ func (m *Message) Reply(data []byte) error {
 
 // ReplyError answers a request with an error: the requester's Request
 // returns a *RemoteError with err's text, which matches the sentinel of
-// this package that err matches (errors.Is(err, ErrExists) holds on both
+// this package that err matches (errors.Is(err, kv.ErrExists) holds on both
 // sides).
 func (m *Message) ReplyError(err error) error {
 	return m.reply(wire.TypeRepErr, encodeErr(remoteError(err)))
@@ -70,7 +70,7 @@ func (m *Message) drop() {
 	if m.File != nil {
 		m.File.Close()
 	}
-	if m.IsRequest() {
-		go m.reply(wire.TypeRepErr, encodeErr(ErrNoReader))
+	if m.IsRequest() && !m.replied.Swap(true) {
+		m.ep.Enqueue(wire.TypeRepErr, 0, m.id, encodeErr(ErrNoReader)) // never waits: drop runs under locks
 	}
 }

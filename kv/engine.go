@@ -23,8 +23,9 @@ type Engine struct {
 	s      *state.Store
 	limits Limits
 
-	mu   sync.Mutex
-	subs map[uint64]*engineSub // protected by mu
+	mu     sync.Mutex
+	subs   map[uint64]*engineSub // protected by mu
+	closed bool                  // protected by mu
 }
 
 // NewEngine returns an empty Engine at revision 0 with the limits l.
@@ -91,12 +92,14 @@ func stateWrite(w *Write) state.Write {
 // each; [Engine.Unsubscribe] joins it.
 func (e *Engine) Subscribe(id uint64, sink Sink) error {
 	e.Unsubscribe(id)
-	sub := &engineSub{sink: sink, done: make(chan struct{})}
-	sn := e.s.AddSink(id, sub)
 	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
+	sub := &engineSub{sink: sink, done: make(chan struct{})}
 	e.subs[id] = sub
-	e.mu.Unlock()
-	go sub.stream(sn)
+	go sub.stream(e.s.AddSink(id, sub))
 	return nil
 }
 
@@ -143,6 +146,9 @@ func (e *Engine) DropOwner(owner uint64) { e.s.DropOwner(owner) }
 // Close stops the engine: its TTL timer ends, the waiters of its loads get
 // [ErrClosed], and later calls fail with it.
 func (e *Engine) Close() error {
+	e.mu.Lock()
+	e.closed = true
+	e.mu.Unlock()
 	e.s.Close()
 	return nil
 }

@@ -45,6 +45,16 @@ func (e *keyError) Error() string {
 
 func (e *keyError) Unwrap() error { return e.err }
 
+// opError is the error of an operation on no key, read as "kv: op: cause"
+// with one prefix.
+type opError struct {
+	op  string
+	err error
+}
+
+func (e *opError) Error() string { return "kv: " + e.op + ": " + wire.Unprefixed(e.err.Error()) }
+func (e *opError) Unwrap() error { return e.err }
+
 // detailError is a sentinel with details after its text; it matches the
 // sentinel.
 type detailError struct {

@@ -2,7 +2,6 @@ package kv
 
 import (
 	"context"
-	"fmt"
 	"iter"
 	"math"
 	"sync"
@@ -83,13 +82,13 @@ func (kv *KV) Ready(ctx context.Context) error {
 	default:
 	}
 	if err := inHandler(kv.b); err != nil {
-		return fmt.Errorf("kv: waiting for the content: %w", err)
+		return &opError{op: "waiting for the content", err: err}
 	}
 	select {
 	case <-kv.synced:
 		return kv.subErr
 	case <-ctx.Done():
-		return fmt.Errorf("kv: waiting for the content: %w", ctx.Err())
+		return &opError{op: "waiting for the content", err: ctx.Err()}
 	}
 }
 

@@ -58,6 +58,9 @@ func (c *Client) Take(f wire.Frame) (bool, error) {
 	if f.Type != wire.TypeDelta || len(f.Payload) == 0 || f.Payload[0] != wire.DeltaChange || len(f.Files) != 0 {
 		return false, nil
 	}
+	if c.sink.Load() == nil {
+		return true, fmt.Errorf("%w: shared-state change without a subscription", wire.ErrMalformed)
+	}
 	ev, err := wire.DecodeEvent(f.Payload[1:])
 	if err != nil {
 		return true, err
@@ -72,9 +75,7 @@ func (c *Client) Full() bool    { return len(c.batch) >= maxBatch }
 
 // Flush applies the batch, then answers the writes whose changes it holds.
 func (c *Client) Flush() {
-	if s := c.sink.Load(); s != nil {
-		(*s).Changes(c.batch)
-	}
+	(*c.sink.Load()).Changes(c.batch) // Take took none without a sink
 	for i, id := range c.ids {
 		if id != 0 {
 			c.l.Complete(id, c.batch[i].Rev)

@@ -13,8 +13,9 @@ import (
 
 // FuzzServerStateRequest sends the server one shared-state request of any
 // id and payload from a worker, then closes the worker's end: the server's
-// reader must return (a malformed request's error or the end of the
-// stream), never panic, and the Conn must detach.
+// reader must return (a protocol error, such as a malformed or oversized
+// request, or the end of the stream), never panic, and the Conn must
+// detach.
 func FuzzServerStateRequest(f *testing.F) {
 	f.Add(uint64(1), []byte{wire.StateSubscribe})
 	f.Add(uint64(1), []byte{wire.StateLoadBegin, 'k'})
@@ -38,7 +39,7 @@ func FuzzServerStateRequest(f *testing.F) {
 		w.wl.WaitWritten(c)
 		w.wl.Close(nil)
 		err := w.waitPrimaryEnd()
-		if !errors.Is(err, wire.ErrMalformed) && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrClosedPipe) {
+		if !wire.IsProtocolError(err) && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrClosedPipe) {
 			t.Fatalf("the server's reader ended with %v", err)
 		}
 	})
