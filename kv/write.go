@@ -60,7 +60,7 @@ func (kv *KV) Delete(ctx context.Context, key string) (uint64, error) {
 
 // oneWriter is a Backend with a path for one write that costs no batch.
 type oneWriter interface {
-	ApplyOne(ctx context.Context, w *Write) (Result, error)
+	ApplyOne(ctx context.Context, w Write) (Result, error)
 }
 
 func (kv *KV) do(ctx context.Context, w Write, opts []WriteOption) (uint64, error) {
@@ -84,7 +84,7 @@ func (kv *KV) do(ctx context.Context, w Write, opts []WriteOption) (uint64, erro
 	err := ctx.Err()
 	var res Result
 	if err == nil {
-		res, err = kv.apply(ctx, &w)
+		res, err = kv.apply(ctx, w)
 	}
 	if err != nil {
 		return 0, &keyError{op: w.Kind.String(), key: w.Key, err: err}
@@ -93,17 +93,17 @@ func (kv *KV) do(ctx context.Context, w Write, opts []WriteOption) (uint64, erro
 }
 
 // apply sends one write to the Backend.
-func (kv *KV) apply(ctx context.Context, w *Write) (Result, error) {
+func (kv *KV) apply(ctx context.Context, w Write) (Result, error) {
 	switch b := kv.b.(type) {
 	case *Engine:
-		return b.apply(w)
+		return b.apply(&w)
 	case oneWriter:
-		return b.ApplyOne(ctx, w)
+		return b.ApplyOne(ctx, w) // by value: a pointer would move w to the heap
 	}
 	if err := inHandler(kv.b); err != nil {
 		return Result{}, err
 	}
-	ws, res, errs := []Write{*w}, make([]Result, 1), make([]error, 1)
+	ws, res, errs := []Write{w}, make([]Result, 1), make([]error, 1)
 	kv.b.Apply(ctx, ws, res, errs)
 	return res[0], errs[0]
 }

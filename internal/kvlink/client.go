@@ -149,7 +149,7 @@ func (c *Client) Close() error { return nil }
 // Apply sends the writes one by one; see ApplyOne.
 func (c *Client) Apply(ctx context.Context, ws []kv.Write, res []kv.Result, errs []error) {
 	for i := range ws {
-		res[i], errs[i] = c.ApplyOne(ctx, &ws[i])
+		res[i], errs[i] = c.ApplyOne(ctx, ws[i])
 	}
 }
 
@@ -158,7 +158,7 @@ var writeBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // ApplyOne sends one write and returns once its change is in the replica
 // (or the primary refused it).
-func (c *Client) ApplyOne(ctx context.Context, w *kv.Write) (kv.Result, error) {
+func (c *Client) ApplyOne(ctx context.Context, w kv.Write) (kv.Result, error) {
 	sw := state.Write{Kind: state.Kind(w.Kind), Key: w.Key, Value: w.Value, PrevRev: w.PrevRev, Owner: w.Owner}
 	if !w.Expires.IsZero() {
 		sw.TTL = max(time.Until(w.Expires), 1)
