@@ -27,7 +27,7 @@ func TestOwnedKeysDroppedOnDetach(t *testing.T) {
 		owned = append(owned, key)
 	}
 	// A write that claims another worker's id is owned by its writer.
-	if _, err := a.client.ApplyOne(c, &kv.Write{Kind: kv.WritePut, Key: "owned/claim", Value: []byte("x"), Owner: 4}); err != nil {
+	if _, err := a.client.ApplyOne(c, kv.Write{Kind: kv.WritePut, Key: "owned/claim", Value: []byte("x"), Owner: 4}); err != nil {
 		t.Fatal(err)
 	}
 	owned = append(owned, "owned/claim")
