@@ -15,7 +15,8 @@ import (
 
 // benchCompare measures this tree against an earlier commit of it, in one
 // invocation: it builds the bench of both, runs the sections given with
-// each build in turn (rounds times, RUNS=1 each unless set), and prints,
+// each build in turn (rounds times, RUNS=1 each unless set; the order of
+// the two builds swaps every round), and prints,
 // for each figure of gocluster's column, both medians and the change.
 //
 //	go run ./bench compare 9baed6f ipc state
@@ -58,7 +59,12 @@ func benchCompare(args []string, rounds int) error {
 	var order []string
 	for round := range rounds {
 		for _, section := range sections {
-			for i, b := range builds {
+			for k := range builds {
+				i := k
+				if round%2 == 1 { // ABBA: neither build always runs second
+					i = len(builds) - 1 - k
+				}
+				b := builds[i]
 				fmt.Fprintf(os.Stderr, "compare: round %d/%d, %s, %s\n", round+1, rounds, section, b.name)
 				cmd := exec.Command(b.bin, section)
 				cmd.Env = env
