@@ -97,7 +97,7 @@ func (e *Engine) Subscribe(id uint64, sink Sink) error {
 	if e.closed {
 		return ErrClosed
 	}
-	sub := &engineSub{sink: sink, done: make(chan struct{})}
+	sub := newEngineSub(sink)
 	e.subs[id] = sub
 	go sub.stream(e.s.AddSink(id, sub))
 	return nil
@@ -156,21 +156,36 @@ func (e *Engine) Close() error {
 // Rev returns the revision of the last change.
 func (e *Engine) Rev() uint64 { return e.s.Rev() }
 
-// engineSub is one subscription: it turns the store's events into
-// [Change]s for the sink, holding those of a batch of writes to hand them
-// over together.
+// engineSub is one subscription: it hands the store's events to the sink,
+// holding those of a batch of writes to hand them over together. A sink
+// that is a state.Feed (the cluster's transport, a handle's replica) takes
+// them as the store has them; any other gets [Change]s.
 type engineSub struct {
-	sink    Sink
-	done    chan struct{} // closed when stream returns
+	sink Sink
+	feed state.Feed    // the sink, if it is one
+	done chan struct{} // closed when stream returns
+
+	// Used under the store's lock.
 	held    bool
+	evs     []state.Event
+	one     [1]state.Event
 	changes []Change
-	one     [1]Change
 	entries []Entry
+}
+
+func newEngineSub(sink Sink) *engineSub {
+	s := &engineSub{sink: sink, done: make(chan struct{})}
+	s.feed, _ = sink.(state.Feed)
+	return s
 }
 
 func (s *engineSub) stream(sn *state.Snapshot) {
 	defer close(s.done)
 	send := func(pc state.Piece) { // with the store's lock held
+		if s.feed != nil {
+			s.feed.Piece(pc.Rev, pc.Entries, pc.Last)
+			return
+		}
 		s.entries = s.entries[:0]
 		for _, se := range pc.Entries {
 			s.entries = append(s.entries, entryOf(se))
@@ -192,18 +207,13 @@ func (s *engineSub) stream(sn *state.Snapshot) {
 
 // Event implements state.Sink.
 func (s *engineSub) Event(ev state.Event) {
-	c := Change{Op: Op(ev.Op), Key: ev.Key, Value: ev.Value, Rev: ev.Rev, Created: ev.Created,
-		Owner: ev.Owner, Origin: ev.Origin, Tag: ev.Tag}
-	if ev.Expires != 0 {
-		c.Expires = time.Unix(0, ev.Expires)
-	}
 	if s.held {
-		s.changes = append(s.changes, c)
+		s.evs = append(s.evs, ev)
 		return
 	}
-	s.one[0] = c
-	s.sink.Changes(s.one[:])
-	s.one[0] = Change{}
+	s.one[0] = ev
+	s.hand(s.one[:])
+	s.one[0] = state.Event{}
 }
 
 // Hold implements state.Batcher.
@@ -212,11 +222,36 @@ func (s *engineSub) Hold() { s.held = true }
 // Release implements state.Batcher.
 func (s *engineSub) Release() {
 	s.held = false
-	if len(s.changes) > 0 {
-		s.sink.Changes(s.changes)
-		clear(s.changes)
-		s.changes = s.changes[:0]
+	if len(s.evs) > 0 {
+		s.hand(s.evs)
+		clear(s.evs)
+		s.evs = s.evs[:0]
 	}
+}
+
+// hand gives evs to the sink.
+func (s *engineSub) hand(evs []state.Event) {
+	if s.feed != nil {
+		s.feed.Events(evs)
+		return
+	}
+	cs := s.changes[:0]
+	for i := range evs {
+		cs = append(cs, changeOf(&evs[i]))
+	}
+	s.sink.Changes(cs)
+	clear(cs)
+	s.changes = cs[:0]
+}
+
+// changeOf converts an event of the store.
+func changeOf(ev *state.Event) Change {
+	c := Change{Op: Op(ev.Op), Key: ev.Key, Value: ev.Value, Rev: ev.Rev, Created: ev.Created,
+		Owner: ev.Owner, Origin: ev.Origin, Tag: ev.Tag}
+	if ev.Expires != 0 {
+		c.Expires = time.Unix(0, ev.Expires)
+	}
+	return c
 }
 
 // entryOf converts an entry of the store.

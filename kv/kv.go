@@ -27,6 +27,8 @@ import (
 // another goroutine). Values handed out are read-only: never modify them.
 type KV struct {
 	b     Backend
+	eng   *Engine   // b, if it is the embedded engine
+	one   oneWriter // b, if it has a path for one write
 	rep   *state.Replica
 	owner uint64 // the Owner of OwnedByWorker writes; 0: they own nothing
 
@@ -45,8 +47,9 @@ const handleID = math.MaxUint64
 // a replica of its own, which holds the content once [KV.Ready] returns.
 func New(b Backend) *KV {
 	kv := &KV{b: b, synced: make(chan struct{})}
+	kv.one, _ = b.(oneWriter)
 	if e, ok := b.(*Engine); ok {
-		kv.rep = e.s.Replica()
+		kv.eng, kv.rep = e, e.s.Replica()
 		close(kv.synced)
 		return kv
 	}
@@ -159,7 +162,8 @@ func (kv *KV) Rev() uint64 { return kv.rep.Rev() }
 func (kv *KV) Len() int { return kv.rep.Len() }
 
 // replicaSink feeds a handle's own replica (on a Backend other than an
-// Engine).
+// Engine). It is a state.Feed too: a transport that has the store's events
+// as they are hands them over without conversion.
 type replicaSink struct{ kv *KV }
 
 func (s replicaSink) Wait(int) error { return nil }
@@ -172,7 +176,11 @@ func (s replicaSink) Snapshot(rev uint64, entries []Entry, last bool) {
 			se[i].Expires = e.Expires.UnixNano()
 		}
 	}
-	s.kv.rep.LoadPiece(rev, se)
+	s.Piece(rev, se, last)
+}
+
+func (s replicaSink) Piece(rev uint64, entries []state.Entry, last bool) {
+	s.kv.rep.LoadPiece(rev, entries)
 	if last {
 		s.kv.ready(nil)
 	}
@@ -183,10 +191,12 @@ func (s replicaSink) Changes(cs []Change) {
 	for i := range cs {
 		evs = append(evs, stateEvent(&cs[i]))
 	}
-	s.kv.rep.ApplyBatch(evs)
+	s.Events(evs)
 	clear(evs) // no reference to the Backend's buffers outlives the call
 	s.kv.evs = evs[:0]
 }
+
+func (s replicaSink) Events(evs []state.Event) { s.kv.rep.ApplyBatch(evs) }
 
 // stateEvent is c as a replica applies it.
 func stateEvent(c *Change) state.Event {

@@ -94,11 +94,11 @@ func (kv *KV) do(ctx context.Context, w Write, opts []WriteOption) (uint64, erro
 
 // apply sends one write to the Backend.
 func (kv *KV) apply(ctx context.Context, w Write) (Result, error) {
-	switch b := kv.b.(type) {
-	case *Engine:
-		return b.apply(&w)
-	case oneWriter:
-		return b.ApplyOne(ctx, w) // by value: a pointer would move w to the heap
+	switch {
+	case kv.eng != nil:
+		return kv.eng.apply(&w)
+	case kv.one != nil:
+		return kv.one.ApplyOne(ctx, w) // by value: a pointer would move w to the heap
 	}
 	if err := inHandler(kv.b); err != nil {
 		return Result{}, err

@@ -23,13 +23,21 @@ type Client struct {
 	id        uint64
 	inHandler func() error
 
-	sink atomic.Pointer[kv.Sink] // set by Subscribe, read by the reader
+	sub atomic.Pointer[subscriber] // set by Subscribe, read by the reader
 
 	// Owned by the reader.
-	batch   []kv.Change // changes read, not applied yet; they alias the read buffer
-	ids     []uint64    // the request each answers, 0 for none
-	entries []kv.Entry  // the piece being applied
+	batch   []state.Event // changes read, not applied yet; they alias the read buffer
+	ids     []uint64      // the request each answers, 0 for none
+	changes []kv.Change   // the batch, for a sink that is no state.Feed
+	entries []kv.Entry    // a piece, for a sink that is no state.Feed
 	dec     []state.Entry
+}
+
+// subscriber is the sink of the subscription and, if it is one, its
+// state.Feed (a handle's replica is: it takes what was decoded as it is).
+type subscriber struct {
+	sink kv.Sink
+	feed state.Feed
 }
 
 // NewClient returns the Client of the worker id over l and registers its
@@ -58,14 +66,14 @@ func (c *Client) Take(f wire.Frame) (bool, error) {
 	if f.Type != wire.TypeDelta || len(f.Payload) == 0 || f.Payload[0] != wire.DeltaChange || len(f.Files) != 0 {
 		return false, nil
 	}
-	if c.sink.Load() == nil {
+	if c.sub.Load() == nil {
 		return true, fmt.Errorf("%w: shared-state change without a subscription", wire.ErrMalformed)
 	}
 	ev, err := wire.DecodeEvent(f.Payload[1:])
 	if err != nil {
 		return true, err
 	}
-	c.batch = append(c.batch, changeOf(&ev))
+	c.batch = append(c.batch, ev)
 	c.ids = append(c.ids, f.ID)
 	return true, nil
 }
@@ -75,7 +83,7 @@ func (c *Client) Full() bool    { return len(c.batch) >= maxBatch }
 
 // Flush applies the batch, then answers the writes whose changes it holds.
 func (c *Client) Flush() {
-	(*c.sink.Load()).Changes(c.batch) // Take took none without a sink
+	c.hand(c.batch) // Take took none without a subscription
 	for i, id := range c.ids {
 		if id != 0 {
 			c.l.Complete(id, c.batch[i].Rev)
@@ -85,6 +93,22 @@ func (c *Client) Flush() {
 	c.batch, c.ids = c.batch[:0], c.ids[:0]
 }
 
+// hand gives changes to the subscriber.
+func (c *Client) hand(evs []state.Event) {
+	sub := c.sub.Load()
+	if sub.feed != nil {
+		sub.feed.Events(evs)
+		return
+	}
+	cs := c.changes[:0]
+	for i := range evs {
+		cs = append(cs, changeOf(&evs[i]))
+	}
+	sub.sink.Changes(cs)
+	clear(cs)
+	c.changes = cs[:0]
+}
+
 // handleDelta applies a piece of the content (or a change the batch did not
 // take). The subscription is answered after the last piece: the handle is
 // ready once all are in.
@@ -92,8 +116,8 @@ func (c *Client) handleDelta(f wire.Frame) error {
 	for _, file := range f.Files {
 		file.Close()
 	}
-	s := c.sink.Load()
-	if len(f.Payload) == 0 || s == nil {
+	sub := c.sub.Load()
+	if len(f.Payload) == 0 || sub == nil {
 		return fmt.Errorf("%w: shared-state change without a subscription", wire.ErrMalformed)
 	}
 	switch kind := f.Payload[0]; kind {
@@ -102,7 +126,7 @@ func (c *Client) handleDelta(f wire.Frame) error {
 		if err != nil {
 			return err
 		}
-		(*s).Changes([]kv.Change{changeOf(&ev)})
+		c.hand([]state.Event{ev})
 		if f.ID != 0 {
 			c.l.Complete(f.ID, ev.Rev)
 		}
@@ -111,15 +135,20 @@ func (c *Client) handleDelta(f wire.Frame) error {
 		if err != nil {
 			return err
 		}
-		c.entries = c.entries[:0]
-		for _, se := range entries {
-			c.entries = append(c.entries, entryOf(se))
+		last := kind == wire.DeltaSnapshot
+		if sub.feed != nil {
+			sub.feed.Piece(rev, entries, last)
+		} else {
+			c.entries = c.entries[:0]
+			for _, se := range entries {
+				c.entries = append(c.entries, entryOf(se))
+			}
+			sub.sink.Snapshot(rev, c.entries, last)
+			clear(c.entries)
 		}
-		(*s).Snapshot(rev, c.entries, kind == wire.DeltaSnapshot)
 		clear(entries) // they alias the frame, which is reused
-		clear(c.entries)
 		c.dec = entries[:0]
-		if kind == wire.DeltaSnapshot {
+		if last {
 			c.dec, c.entries = nil, nil
 		}
 	default:
@@ -132,7 +161,9 @@ func (c *Client) handleDelta(f wire.Frame) error {
 // waits for the answer (after the last piece). id is ignored: a worker has
 // one subscription.
 func (c *Client) Subscribe(_ uint64, sink kv.Sink) error {
-	c.sink.Store(&sink)
+	sub := &subscriber{sink: sink}
+	sub.feed, _ = sink.(state.Feed)
+	c.sub.Store(sub)
 	_, _, err := c.call(context.Background(), []byte{wire.StateSubscribe})
 	return err
 }

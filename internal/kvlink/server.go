@@ -43,13 +43,10 @@ type Server struct {
 	b   kv.Backend
 	max int // the largest frame payload a worker accepts
 
-	// cache is the encoding of the last change, made once for all the
-	// workers; the Backend calls sinks one at a time, which guards it.
-	cache struct {
-		rev uint64
-		op  kv.Op
-		b   []byte
-	}
+	// cache holds the encodings of the last batch of changes, made once
+	// for all the workers: the Backend hands each sink the same batch in
+	// turn, one call at a time, which guards it.
+	cache changeCache
 }
 
 // NewServer returns a Server of b for workers that accept frames of up to
@@ -69,8 +66,9 @@ type Conn struct {
 
 	// The sink's state: used by the Backend, one call at a time.
 	frames []byte        // the frames of a batch of changes
-	dec    []state.Entry // the piece being sent
-	buf    []byte        // its frame
+	evs    []state.Event // a batch of changes being converted
+	dec    []state.Entry // a piece being converted
+	buf    []byte        // a piece's frame
 
 	cut sync.Once
 }

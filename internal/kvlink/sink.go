@@ -9,23 +9,31 @@ import (
 	"github.com/gocluster/cluster/kv"
 )
 
-// Conn is the worker's [kv.Sink]: it streams the content and the changes to
-// the worker. During a batch of changes it holds their frames and queues
+// Conn is the worker's [kv.Sink] (and its [state.Feed], what an Engine
+// hands over without conversion): it streams the content and the changes
+// to the worker. During a batch of changes it holds their frames and queues
 // them in one go (one lock of the channel's queue and one wake-up of its
 // writer for the batch, not one per change).
 
 // Wait returns once what is queued for the worker is less than n bytes.
 func (c *Conn) Wait(n int) error { return c.l.Conn().WaitBacklog(min(n, c.s.max/2)) }
 
-// Snapshot sends one piece of the content, in frames of at most half a
-// message (or one entry); after the last piece it answers the subscription.
+// Snapshot sends one piece of the content; see Piece.
 func (c *Conn) Snapshot(rev uint64, entries []kv.Entry, last bool) {
-	size := min(snapshotChunk, c.s.max/2)
 	c.dec = c.dec[:0]
 	for _, e := range entries {
 		c.dec = append(c.dec, stateEntry(e))
 	}
-	rest := c.dec
+	c.Piece(rev, c.dec, last)
+	clear(c.dec)
+	c.dec = c.dec[:0]
+}
+
+// Piece sends one piece of the content, in frames of at most half a
+// message (or one entry); after the last piece it answers the subscription.
+func (c *Conn) Piece(rev uint64, entries []state.Entry, last bool) {
+	size := min(snapshotChunk, c.s.max/2)
+	rest := entries
 	for {
 		n, bytes := 0, 0
 		for n < len(rest) && (n == 0 || bytes+entrySize(&rest[n]) <= size) {
@@ -42,7 +50,6 @@ func (c *Conn) Snapshot(rev uint64, entries []kv.Entry, last bool) {
 			break
 		}
 	}
-	clear(c.dec)
 	if last {
 		c.dec, c.buf = nil, nil
 		c.reply(c.subID, 0, nil, nil)
@@ -53,26 +60,35 @@ func (c *Conn) Snapshot(rev uint64, entries []kv.Entry, last bool) {
 // value, their lengths and four numbers, each at most 10 bytes.
 func entrySize(e *state.Entry) int { return len(e.Key) + len(e.Value) + 60 }
 
-// Changes sends changes; the encoding of each is shared by every worker's
-// sink. The change a worker's own write made goes to it with the write's
-// request id, and answers that request.
+// Changes sends changes; see Events.
 func (c *Conn) Changes(cs []kv.Change) {
-	held := len(cs) > 1
+	evs := c.evs[:0]
 	for i := range cs {
-		ch := &cs[i]
-		cache := &c.s.cache
-		if cache.rev != ch.Rev || cache.op != ch.Op || cache.b == nil {
-			cache.rev, cache.op = ch.Rev, ch.Op
-			cache.b = wire.AppendEvent(append(cache.b[:0], wire.DeltaChange), stateEvent(ch))
-		}
+		evs = append(evs, stateEvent(&cs[i]))
+	}
+	c.Events(evs)
+	clear(evs)
+	c.evs = evs[:0]
+}
+
+// Events sends changes; the encoding of each is made once for every
+// worker's sink (see changeCache). The change a worker's own write made
+// goes to it with the write's request id, and answers that request.
+func (c *Conn) Events(evs []state.Event) {
+	enc := &c.s.cache
+	if !enc.holds(evs) {
+		enc.fill(evs)
+	}
+	held := len(evs) > 1
+	for i := range evs {
 		var id uint64
-		if ch.Origin == c.owner {
-			id = ch.Tag
+		if evs[i].Origin == c.owner {
+			id = evs[i].Tag
 		}
 		if held {
-			c.frames = wire.AppendFrame(c.frames, wire.TypeDelta, 0, id, cache.b)
+			c.frames = wire.AppendFrame(c.frames, wire.TypeDelta, 0, id, enc.at(i))
 		} else {
-			c.send(id, cache.b)
+			c.send(id, enc.at(i))
 		}
 	}
 	if !held {
@@ -87,6 +103,47 @@ func (c *Conn) Changes(cs []kv.Change) {
 	if err == nil {
 		c.checkLag(queued)
 	}
+}
+
+// changeCache is the encoding of one batch of changes: each change's
+// payload (DeltaChange, then the change) back to back in buf.
+type changeCache struct {
+	revs []uint64
+	ops  []state.Op
+	ends []int
+	buf  []byte
+}
+
+// holds reports whether the cache holds the encodings of evs (revisions
+// are never reused, so the first and last revision and op identify a
+// batch).
+func (e *changeCache) holds(evs []state.Event) bool {
+	n := len(evs)
+	return n > 0 && len(e.revs) == n && e.revs[0] == evs[0].Rev && e.ops[0] == evs[0].Op &&
+		e.revs[n-1] == evs[n-1].Rev && e.ops[n-1] == evs[n-1].Op
+}
+
+// fill encodes evs.
+func (e *changeCache) fill(evs []state.Event) {
+	if cap(e.buf) > 1<<20 {
+		e.buf = nil // a batch of big values: do not keep its buffer
+	}
+	e.revs, e.ops, e.ends, e.buf = e.revs[:0], e.ops[:0], e.ends[:0], e.buf[:0]
+	for i := range evs {
+		e.buf = wire.AppendEvent(append(e.buf, wire.DeltaChange), evs[i])
+		e.revs = append(e.revs, evs[i].Rev)
+		e.ops = append(e.ops, evs[i].Op)
+		e.ends = append(e.ends, len(e.buf))
+	}
+}
+
+// at returns the encoding of the i-th change.
+func (e *changeCache) at(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = e.ends[i-1]
+	}
+	return e.buf[start:e.ends[i]]
 }
 
 func (c *Conn) send(id uint64, b []byte) {

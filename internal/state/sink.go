@@ -88,3 +88,17 @@ func (s *Store) release() {
 		}
 	}
 }
+
+// A Feed is a subscriber that takes a Store's content and events as the
+// Store has them, with no conversion: the transports' sinks and the
+// replicas behind a public handle implement it beside their public
+// interface, and a Backend on a Store hands them over as they are. Its
+// methods are called under the same rules as Sink.Event; what they are
+// given is valid only during the call.
+type Feed interface {
+	// Events takes changes, in revision order.
+	Events(evs []Event)
+	// Piece takes one piece of the content at revision rev; last is set on
+	// the last one.
+	Piece(rev uint64, entries []Entry, last bool)
+}
