@@ -16,6 +16,7 @@ import (
 	"github.com/gocluster/cluster/internal/kvlink"
 	"github.com/gocluster/cluster/internal/link"
 	"github.com/gocluster/cluster/internal/wire"
+	"github.com/gocluster/cluster/kv"
 )
 
 // orphanGrace is how long a worker that lost its primary gives the program
@@ -47,7 +48,7 @@ type workerLink struct {
 	handoff  handoffs
 	readyOne sync.Once
 	kv       *kvlink.Client
-	store    storeHandle
+	store    *kv.KV // its replica is made here, subscribed by the first Store
 	peers    peerView
 	leaving  atomic.Bool // Disconnect was called: the channel's end is no reason to exit
 
@@ -79,6 +80,7 @@ func newWorkerLink() *workerLink {
 		peers:    peerView{known: make(chan struct{})},
 	}
 	w.kv = kvlink.NewClient(w.ep, role.id, w.mail.inHandler)
+	w.store = kv.New(w.kv)
 	w.ep.Handle(wire.TypeMsg, w.onMessage)
 	w.ep.Handle(wire.TypeReq, w.onMessage)
 	w.ep.HandleCtl(wire.CtlShutdown, w.onShutdown)

@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"sync"
 
 	"github.com/gocluster/cluster/kv"
 )
@@ -27,22 +26,11 @@ func Store(ctx context.Context) (*kv.KV, error) {
 	if self == nil {
 		return nil, opErr("store", ErrNotWorker)
 	}
-	h := self.store.get(self)
+	h := self.store
 	if err := h.Ready(ctx); err != nil {
 		return nil, err
 	}
 	return h, nil
-}
-
-// storeHandle is a worker's handle on the shared state, made on first use.
-type storeHandle struct {
-	once sync.Once
-	kv   *kv.KV
-}
-
-func (s *storeHandle) get(w *workerLink) *kv.KV {
-	s.once.Do(func() { s.kv = kv.New(w.kv) })
-	return s.kv
 }
 
 // Store returns the shared state (package [kv]) the primary owns: the store

@@ -32,10 +32,11 @@ type KV struct {
 	rep   *state.Replica
 	owner uint64 // the Owner of OwnedByWorker writes; 0: they own nothing
 
-	synced chan struct{} // closed once the replica holds the content
-	subErr error         // set before synced is closed
-	once   sync.Once
-	evs    []state.Event // the batch being applied; the Backend calls its sink one call at a time
+	subscribe sync.Once     // starts the subscription, on the first Ready
+	synced    chan struct{} // closed once the replica holds the content
+	subErr    error         // set before synced is closed
+	once      sync.Once
+	evs       []state.Event // the batch being applied; the Backend calls its sink one call at a time
 }
 
 // handleID is the subscription id and load requester of a handle (a
@@ -43,8 +44,9 @@ type KV struct {
 const handleID = math.MaxUint64
 
 // New returns a handle on the store b holds. On an [Engine] it reads the
-// engine's own table and is ready at once; on another Backend it subscribes
-// a replica of its own, which holds the content once [KV.Ready] returns.
+// engine's own table and is ready at once; on another Backend it keeps a
+// replica of its own, which the first [KV.Ready] subscribes: call Ready
+// before using the handle (cluster.Store does).
 func New(b Backend) *KV {
 	kv := &KV{b: b, synced: make(chan struct{})}
 	kv.one, _ = b.(oneWriter)
@@ -57,11 +59,6 @@ func New(b Backend) *KV {
 		kv.owner = o.Owner()
 	}
 	kv.rep = state.NewReplica()
-	go func() { // returns once subscribed (a remote Backend), or at once
-		if err := b.Subscribe(handleID, replicaSink{kv}); err != nil {
-			kv.ready(err)
-		}
-	}()
 	return kv
 }
 
@@ -74,16 +71,25 @@ func (kv *KV) ready(err error) {
 	})
 }
 
-// Ready returns once this handle's replica holds the store's content (at
-// once on an Engine), or the subscription's error, or ctx's error if ctx
-// ends first (the subscription goes on: a later call waits for the same
-// content).
+// Ready subscribes this handle's replica, the first time, and returns once
+// it holds the store's content (at once on an Engine), or the
+// subscription's error, or ctx's error if ctx ends first (the subscription
+// goes on: a later call waits for the same content).
 func (kv *KV) Ready(ctx context.Context) error {
 	select {
 	case <-kv.synced:
 		return kv.subErr
 	default:
 	}
+	kv.subscribe.Do(func() {
+		// The goroutine returns once subscribed (a remote Backend answers
+		// after the last piece of the content), or at once.
+		go func() {
+			if err := kv.b.Subscribe(handleID, replicaSink{kv}); err != nil {
+				kv.ready(err)
+			}
+		}()
+	})
 	if err := inHandler(kv.b); err != nil {
 		return &opError{op: "waiting for the content", err: err}
 	}
