@@ -322,3 +322,40 @@ func TestKVWriteAllocations(t *testing.T) {
 
 // raceDetector is set in a test binary built with -race.
 var raceDetector bool
+
+// TestPrimariesOwnTheirStores: each Primary made by New has its own store,
+// with the limits of its own Config; nothing is shared through the process.
+func TestPrimariesOwnTheirStores(t *testing.T) {
+	ctx := context.Background()
+	p1, err := cluster.New(cluster.Config{Workers: 1, MaxValueSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := cluster.New(cluster.Config{Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p1.Store() == p2.Store() {
+		t.Fatal("two primaries return the same store")
+	}
+	rev, err := p1.Store().Put(ctx, "own/k", []byte("1"))
+	if err != nil || rev != 1 {
+		t.Fatalf("first write of p1: rev %d, %v", rev, err)
+	}
+	if _, ok := p2.Store().Get("own/k"); ok {
+		t.Fatal("a write to one primary's store shows in the other's")
+	}
+	if rev, err := p2.Store().Put(ctx, "own/other", []byte("2")); err != nil || rev != 1 {
+		t.Fatalf("first write of p2: rev %d, %v (revisions are per store)", rev, err)
+	}
+	big := make([]byte, 200)
+	if _, err := p1.Store().Put(ctx, "own/big", big); !errors.Is(err, kv.ErrInvalid) {
+		t.Fatalf("a 200-byte value with p1's MaxValueSize of 100: %v", err)
+	}
+	if _, err := p2.Store().Put(ctx, "own/big", big); err != nil {
+		t.Fatalf("the same value in p2, with the default limit: %v", err)
+	}
+	if _, err := cluster.Store(ctx); !errors.Is(err, cluster.ErrNotWorker) {
+		t.Fatalf("Store outside a worker: %v, want ErrNotWorker (the primary's is Primary.Store)", err)
+	}
+}
