@@ -36,6 +36,6 @@
 // A [Backend] holds the data and orders the writes: the embedded [Engine]
 // (the primary's memory) is the default and the only one for now; its
 // contract is what a backend on Redis implements to take the store past one
-// machine. Errors keep their sentinels ([ErrExists], [ErrConflict],
+// machine, and package kvtest checks it. Errors keep their sentinels ([ErrExists], [ErrConflict],
 // [ErrInvalid], [ErrNotFound]) across processes.
 package kv

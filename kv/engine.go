@@ -3,6 +3,7 @@ package kv
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -117,6 +118,18 @@ func (e *Engine) Unsubscribe(id uint64) {
 
 // BeginLoad starts a load of key; see [Backend.BeginLoad].
 func (e *Engine) BeginLoad(_ context.Context, key string, requester uint64, done func(Entry, error)) (Entry, bool, bool, error) {
+	// What the store would give done at once is returned instead.
+	e.mu.Lock()
+	closed := e.closed
+	e.mu.Unlock()
+	switch {
+	case closed:
+		return Entry{}, false, false, ErrClosed
+	case key == "":
+		return Entry{}, false, false, withDetail(ErrInvalid, "empty key")
+	case len(key) > MaxKeySize:
+		return Entry{}, false, false, withDetail(ErrInvalid, fmt.Sprintf("key too large (%d bytes, limit %d)", len(key), MaxKeySize))
+	}
 	se, have, lead := e.s.BeginLoad(key, requester, func(se state.Entry, err error) {
 		done(entryOf(se), storeError(err))
 	})
