@@ -67,6 +67,7 @@ type Link struct {
 	handlers [64]Handler
 	ctl      [256]Handler
 	batchers []Batcher
+	held     bool // a batcher took a frame since the last flush (reader only)
 }
 
 // New returns a Link over conn; max is the largest payload the peer

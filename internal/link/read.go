@@ -74,6 +74,7 @@ func (l *Link) Run(online func()) error {
 			return err
 		}
 		if took {
+			l.held = true
 			continue
 		}
 		l.flush() // whatever the peer sent next comes after the batch
@@ -86,6 +87,9 @@ func (l *Link) Run(online func()) error {
 // mustFlush reports whether a batch must be applied before the next read:
 // it is full, or the next read may wait or move the buffer.
 func (l *Link) mustFlush() bool {
+	if !l.held {
+		return false
+	}
 	pending := false
 	for _, b := range l.batchers {
 		if b.Pending() {
@@ -99,6 +103,10 @@ func (l *Link) mustFlush() bool {
 }
 
 func (l *Link) flush() {
+	if !l.held {
+		return
+	}
+	l.held = false
 	for _, b := range l.batchers {
 		if b.Pending() {
 			b.Flush()
