@@ -22,8 +22,8 @@ import (
 // or the second pipe of GOCLUSTER_IPC_PIPES).
 const (
 	shOpen       = `w=$GOCLUSTER_IPC_FD; case $GOCLUSTER_IPC_PIPES in *,*) w=${GOCLUSTER_IPC_PIPES#*,};; esac; exec 9>&$w; `
-	shHello      = `\000\000\000\030\001\000\000\000\000\000\000\000\000\000\000\000\000gocluster\000\003` // wire.Version
-	shHelloNext  = `\000\000\000\030\001\000\000\000\000\000\000\000\000\000\000\000\000gocluster\000\004` // a version this side does not speak
+	shHello      = `\000\000\000\030\001\000\000\000\000\000\000\000\000\000\000\000\000gocluster\000\004` // wire.Version
+	shHelloNext  = `\000\000\000\030\001\000\000\000\000\000\000\000\000\000\000\000\000gocluster\000\005` // a version this side does not speak
 	shHugeHeader = `\177\377\377\377\002\000\000\000\000\000\000\000\000\000\000\000\000`
 )
 
@@ -31,8 +31,8 @@ const (
 // that break the protocol; each gets an error event and loses its channel,
 // and the primary and the healthy worker go on.
 func TestBadPeersCloseOnlyTheirChannel(t *testing.T) {
-	if wire.Version != 3 {
-		t.Fatalf("shHello speaks version 3, the wire version is %d: update it", wire.Version)
+	if wire.Version != 4 {
+		t.Fatalf("shHello speaks version 4, the wire version is %d: update it", wire.Version)
 	}
 	if _, err := os.Stat("/bin/sh"); err != nil {
 		t.Skip("no /bin/sh")

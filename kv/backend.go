@@ -44,8 +44,9 @@ import (
 //     dropped.
 //   - A lost connection (a remote Backend). Writes, loads and subscriptions
 //     fail at once with an error; a Sink is never fed a change out of order
-//     or after a gap: it gets a fresh snapshot (its resume point is the
-//     revision of the last change it got) or nothing more.
+//     or after a gap: once the Backend is back it gets the changes it
+//     missed, or, if they cannot be had one by one, a fresh content
+//     ([Sink.Reset]).
 //
 // A Backend is safe for concurrent use. Errors wrap this package's
 // sentinels.
@@ -94,6 +95,14 @@ type Sink interface {
 	Snapshot(rev uint64, entries []Entry, last bool)
 	// Changes takes changes, in revision order.
 	Changes(changes []Change)
+	// Reset tells the sink that what it holds is void: a fresh content
+	// follows at once, in pieces ([Sink.Snapshot], the last with last set,
+	// not paced by Wait), and the sink then holds exactly that content
+	// (keys it had that the content lacks are gone), before any later
+	// change. A remote Backend does this when its store's changes cannot
+	// be followed one by one (its log moved past a gap, or the store lost
+	// data); the revision may then go down. Called like the others.
+	Reset()
 }
 
 // WriteKind is the kind of a [Write].

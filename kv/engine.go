@@ -21,20 +21,15 @@ const snapshotPiece = 128 << 10
 // unless told otherwise, and what a program running on its own uses
 // through [New]. Create it with [NewEngine].
 type Engine struct {
-	s      *state.Store
+	hub
 	limits Limits
-
-	mu     sync.Mutex
-	subs   map[uint64]*engineSub // protected by mu
-	closed bool                  // protected by mu
 }
 
 // NewEngine returns an empty Engine at revision 0 with the limits l.
 func NewEngine(l Limits) *Engine {
 	return &Engine{
-		s:      state.NewStore(state.StoreOptions{MaxKeySize: MaxKeySize, MaxValueSize: l.valueLimit()}),
+		hub:    newHub(state.NewStore(state.StoreOptions{MaxKeySize: MaxKeySize, MaxValueSize: l.valueLimit()})),
 		limits: l,
-		subs:   make(map[uint64]*engineSub),
 	}
 }
 
@@ -88,42 +83,11 @@ func stateWrite(w *Write) state.Write {
 	return sw
 }
 
-// Subscribe registers sink; see [Backend.Subscribe]. A goroutine hands it
-// the content in pieces of about 128 KiB, waiting on [Sink.Wait] before
-// each; [Engine.Unsubscribe] joins it.
-func (e *Engine) Subscribe(id uint64, sink Sink) error {
-	e.Unsubscribe(id)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return ErrClosed
-	}
-	sub := newEngineSub(sink)
-	e.subs[id] = sub
-	go sub.stream(e.s.AddSink(id, sub))
-	return nil
-}
-
-// Unsubscribe removes the sink of id and waits for its snapshot's goroutine.
-func (e *Engine) Unsubscribe(id uint64) {
-	e.s.RemoveSink(id) // its snapshot's Next now fails
-	e.mu.Lock()
-	sub := e.subs[id]
-	delete(e.subs, id)
-	e.mu.Unlock()
-	if sub != nil {
-		<-sub.done
-	}
-}
-
 // BeginLoad starts a load of key; see [Backend.BeginLoad].
 func (e *Engine) BeginLoad(_ context.Context, key string, requester uint64, done func(Entry, error)) (Entry, bool, bool, error) {
 	// What the store would give done at once is returned instead.
-	e.mu.Lock()
-	closed := e.closed
-	e.mu.Unlock()
 	switch {
-	case closed:
+	case e.isClosed():
 		return Entry{}, false, false, ErrClosed
 	case key == "":
 		return Entry{}, false, false, withDetail(ErrInvalid, "empty key")
@@ -159,103 +123,12 @@ func (e *Engine) DropOwner(owner uint64) { e.s.DropOwner(owner) }
 // Close stops the engine: its TTL timer ends, the waiters of its loads get
 // [ErrClosed], and later calls fail with it.
 func (e *Engine) Close() error {
-	e.mu.Lock()
-	e.closed = true
-	e.mu.Unlock()
-	e.s.Close()
+	e.close()
 	return nil
 }
 
 // Rev returns the revision of the last change.
 func (e *Engine) Rev() uint64 { return e.s.Rev() }
-
-// engineSub is one subscription: it hands the store's events to the sink,
-// holding those of a batch of writes to hand them over together. A sink
-// that is a state.Feed (the cluster's transport, a handle's replica) takes
-// them as the store has them; any other gets [Change]s.
-type engineSub struct {
-	sink Sink
-	feed state.Feed    // the sink, if it is one
-	done chan struct{} // closed when stream returns
-
-	// Used under the store's lock.
-	held    bool
-	evs     []state.Event
-	one     [1]state.Event
-	changes []Change
-	entries []Entry
-}
-
-func newEngineSub(sink Sink) *engineSub {
-	s := &engineSub{sink: sink, done: make(chan struct{})}
-	s.feed, _ = sink.(state.Feed)
-	return s
-}
-
-func (s *engineSub) stream(sn *state.Snapshot) {
-	defer close(s.done)
-	send := func(pc state.Piece) { // with the store's lock held
-		if s.feed != nil {
-			s.feed.Piece(pc.Rev, pc.Entries, pc.Last)
-			return
-		}
-		s.entries = s.entries[:0]
-		for _, se := range pc.Entries {
-			s.entries = append(s.entries, entryOf(se))
-		}
-		s.sink.Snapshot(pc.Rev, s.entries, pc.Last)
-		clear(s.entries)
-	}
-	for {
-		if s.sink.Wait(snapshotPiece) != nil {
-			return
-		}
-		last, err := sn.Next(snapshotPiece, send)
-		if err != nil || last {
-			s.entries = nil
-			return
-		}
-	}
-}
-
-// Event implements state.Sink.
-func (s *engineSub) Event(ev state.Event) {
-	if s.held {
-		s.evs = append(s.evs, ev)
-		return
-	}
-	s.one[0] = ev
-	s.hand(s.one[:])
-	s.one[0] = state.Event{}
-}
-
-// Hold implements state.Batcher.
-func (s *engineSub) Hold() { s.held = true }
-
-// Release implements state.Batcher.
-func (s *engineSub) Release() {
-	s.held = false
-	if len(s.evs) > 0 {
-		s.hand(s.evs)
-		clear(s.evs)
-		s.evs = s.evs[:0]
-	}
-}
-
-// hand gives evs to the sink.
-func (s *engineSub) hand(evs []state.Event) {
-	if s.feed != nil {
-		s.feed.Events(evs)
-		return
-	}
-	cs := s.changes[:0]
-	for i := range evs {
-		cs = append(cs, changeOf(&evs[i]))
-	}
-	s.sink.Changes(cs)
-	clear(cs)
-	s.changes = cs[:0]
-}
 
 // changeOf converts an event of the store.
 func changeOf(ev *state.Event) Change {

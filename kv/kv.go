@@ -1,9 +1,11 @@
 package kv
 
 import (
+	"bytes"
 	"context"
 	"iter"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,6 +39,8 @@ type KV struct {
 	subErr    error         // set before synced is closed
 	once      sync.Once
 	evs       []state.Event // the batch being applied; the Backend calls its sink one call at a time
+	fresh     bool          // a fresh content is coming in (Sink.Reset); used by the sink alone
+	staged    []state.Entry // its pieces so far
 }
 
 // handleID is the subscription id and load requester of a handle (a
@@ -44,7 +48,8 @@ type KV struct {
 const handleID = math.MaxUint64
 
 // New returns a handle on the store b holds. On an [Engine] it reads the
-// engine's own table and is ready at once; on another Backend it keeps a
+// engine's own table and is ready at once, and so on a Backend that has a
+// [Mirror] (a method Mirror() *Mirror); on another Backend it keeps a
 // replica of its own, which the first [KV.Ready] subscribes: call Ready
 // before using the handle (cluster.Store does).
 func New(b Backend) *KV {
@@ -52,6 +57,11 @@ func New(b Backend) *KV {
 	kv.one, _ = b.(oneWriter)
 	if e, ok := b.(*Engine); ok {
 		kv.eng, kv.rep = e, e.s.Replica()
+		close(kv.synced)
+		return kv
+	}
+	if m, ok := b.(mirrored); ok { // its Backend keeps it current
+		kv.rep = m.Mirror().s.Replica()
 		close(kv.synced)
 		return kv
 	}
@@ -177,20 +187,34 @@ func (s replicaSink) Wait(int) error { return nil }
 func (s replicaSink) Snapshot(rev uint64, entries []Entry, last bool) {
 	se := make([]state.Entry, len(entries))
 	for i, e := range entries {
-		se[i] = state.Entry{Key: e.Key, Value: e.Value, Rev: e.Rev, Created: e.Created, Owner: e.Owner}
-		if !e.Expires.IsZero() {
-			se[i].Expires = e.Expires.UnixNano()
-		}
+		se[i] = stateEntry(e)
 	}
 	s.Piece(rev, se, last)
 }
 
 func (s replicaSink) Piece(rev uint64, entries []state.Entry, last bool) {
-	s.kv.rep.LoadPiece(rev, entries)
+	kv := s.kv
+	if !kv.fresh {
+		kv.rep.LoadPiece(rev, entries)
+		if last {
+			kv.ready(nil)
+		}
+		return
+	}
+	for _, e := range entries { // they are valid only during the call
+		e.Key, e.Value = strings.Clone(e.Key), bytes.Clone(e.Value)
+		kv.staged = append(kv.staged, e)
+	}
 	if last {
-		s.kv.ready(nil)
+		kv.rep.Load(rev, kv.staged) // watchers see the difference
+		kv.fresh, kv.staged = false, nil
+		kv.ready(nil)
 	}
 }
+
+// Reset starts a fresh content: its pieces replace the replica's content
+// at the last one.
+func (s replicaSink) Reset() { s.kv.fresh, s.kv.staged = true, nil }
 
 func (s replicaSink) Changes(cs []Change) {
 	evs := s.kv.evs[:0]

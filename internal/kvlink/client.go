@@ -130,6 +130,8 @@ func (c *Client) handleDelta(f wire.Frame) error {
 		if f.ID != 0 {
 			c.l.Complete(f.ID, ev.Rev)
 		}
+	case wire.DeltaReset:
+		sub.sink.Reset()
 	case wire.DeltaSnapPart, wire.DeltaSnapshot:
 		rev, entries, err := wire.DecodeSnapshot(f.Payload[1:], c.dec)
 		if err != nil {

@@ -62,6 +62,7 @@ type Conn struct {
 
 	subscribed bool // set on l's reading goroutine, read there only
 	subID      uint64
+	answered   bool // the subscription was answered; used by the sink's calls alone
 	writes     writeBatch
 
 	// The sink's state: used by the Backend, one call at a time.

@@ -52,9 +52,16 @@ func (c *Conn) Piece(rev uint64, entries []state.Entry, last bool) {
 	}
 	if last {
 		c.dec, c.buf = nil, nil
-		c.reply(c.subID, 0, nil, nil)
+		if !c.answered { // a fresh content (Reset) ends the same way
+			c.answered = true
+			c.reply(c.subID, 0, nil, nil)
+		}
 	}
 }
+
+// Reset tells the worker that its replica's content is void: a fresh one
+// follows (see [kv.Sink]).
+func (c *Conn) Reset() { c.send(0, []byte{wire.DeltaReset}) }
 
 // entrySize bounds the encoded size of e in a snapshot frame: its key and
 // value, their lengths and four numbers, each at most 10 bytes.

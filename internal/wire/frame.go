@@ -48,7 +48,7 @@ import (
 )
 
 // Version is the protocol version this package speaks.
-const Version = 3
+const Version = 4
 
 // HeaderSize is the size of a frame header in bytes.
 const HeaderSize = 17

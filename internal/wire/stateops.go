@@ -22,6 +22,7 @@ const (
 	DeltaChange   byte = 1 // AppendEvent
 	DeltaSnapPart byte = 2 // AppendSnapshot: more pieces follow
 	DeltaSnapshot byte = 3 // AppendSnapshot: the last piece, at its revision
+	DeltaReset    byte = 4 // nothing: the content held is void, a fresh one follows (kv.Sink.Reset)
 )
 
 // Answers to a StateLoadBegin request (the first byte after the revision).

@@ -39,6 +39,7 @@ type recorder struct {
 	pos        uint64 // revision of the stream: the last change's, or the last piece's
 	posKnown   bool
 	last       bool          // the last piece came
+	resets     int           // fresh contents announced (Reset)
 	lastAt     uint64        // its revision
 	detached   bool          // the test removed the subscription: no call may come
 	violations []string      // contract violations seen during the calls
@@ -133,6 +134,22 @@ func (r *recorder) Snapshot(rev uint64, entries []kv.Entry, last bool) {
 	if last {
 		r.last, r.lastAt = true, rev
 	}
+}
+
+// Reset implements [kv.Sink]: the replica is void; pieces of a fresh
+// content follow.
+func (r *recorder) Reset() {
+	r.enter()
+	defer r.exit()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	defer r.wake()
+	if r.detached {
+		r.violate("Reset called after Unsubscribe returned (or the sink was replaced)")
+	}
+	r.resets++
+	r.replica = make(map[string]kv.Entry)
+	r.last, r.posKnown = false, false
 }
 
 // Changes implements [kv.Sink].
