@@ -1,3 +1,7 @@
 module github.com/gocluster/cluster
 
-go 1.23
+go 1.25.0
+
+require github.com/redis/rueidis v1.0.79
+
+require golang.org/x/sys v0.47.0 // indirect

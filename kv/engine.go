@@ -52,7 +52,7 @@ func (e *Engine) Apply(_ context.Context, ws []Write, res []Result, errs []error
 	for i := range ws {
 		b.ws = append(b.ws, stateWrite(&ws[i]))
 		b.res = append(b.res, state.Result{})
-		errs[i] = e.limits.check(ws[i].Key, ws[i].Value) // refused: the store skips it
+		errs[i] = e.limits.Check(ws[i].Key, ws[i].Value) // refused: the store skips it
 	}
 	e.s.ApplyBatch(b.ws, b.res, errs)
 	for i := range ws {
@@ -66,7 +66,7 @@ func (e *Engine) Apply(_ context.Context, ws []Write, res []Result, errs []error
 }
 
 func (e *Engine) apply(w *Write) (Result, error) {
-	if err := e.limits.check(w.Key, w.Value); err != nil {
+	if err := e.limits.Check(w.Key, w.Value); err != nil {
 		return Result{}, err
 	}
 	r, err := e.s.Apply(stateWrite(w))
@@ -104,7 +104,7 @@ func (e *Engine) BeginLoad(_ context.Context, key string, requester uint64, done
 // [Backend.FinishLoad].
 func (e *Engine) FinishLoad(_ context.Context, key string, requester uint64, value []byte, expires time.Time, loadErr error) (uint64, error) {
 	if loadErr == nil {
-		loadErr = e.limits.check(key, value) // then the waiters get it too
+		loadErr = e.limits.Check(key, value) // then the waiters get it too
 	}
 	var ttl time.Duration
 	if !expires.IsZero() {

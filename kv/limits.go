@@ -36,9 +36,11 @@ func (l Limits) valueLimit() int {
 	return MaxValueSize
 }
 
-// check fails a write whose value is over the value limit or whose change
-// would not fit a message. The key's own limit is checked by the store.
-func (l Limits) check(key string, value []byte) error {
+// Check fails a write whose value is over the value limit or whose change
+// would not fit a message, with an error wrapping [ErrInvalid]; a [Backend]
+// calls it on every write. The key's own limit ([MaxKeySize]) it leaves to
+// the Backend.
+func (l Limits) Check(key string, value []byte) error {
 	if limit := l.valueLimit(); len(value) > limit {
 		return fmt.Errorf("%w: value of %d bytes, over the limit of %d (Config.MaxValueSize)", ErrInvalid, len(value), limit)
 	}

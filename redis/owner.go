@@ -1,0 +1,93 @@
+package redis
+
+import (
+	"context"
+	"strconv"
+	"time"
+)
+
+// register gives this machine a number in the store and its lease: the
+// keys its workers own are deleted when a worker exits (DropOwner), or
+// when the lease ends (the machine went away).
+func (b *Backend) register(ctx context.Context) error {
+	args := append(b.args(2), "0", strconv.FormatInt(b.cfg.Lease.Milliseconds(), 10))
+	vals, err := helloScript.Exec(ctx, b.client, []string{b.k.meta, b.k.log}, args).ToArray()
+	if err != nil || len(vals) != 3 {
+		return unavailable("registering this machine", err)
+	}
+	m, err := vals[2].AsInt64()
+	if err != nil {
+		return unavailable("registering this machine", err)
+	}
+	b.mu.Lock()
+	b.machine = uint64(m)
+	b.mu.Unlock()
+	return nil
+}
+
+// keepLease renews this machine's lease every third of it, and reaps the
+// machines whose lease ended, until Close. A lease found gone (the machine
+// was cut off longer than it) means its owned keys were reaped: the
+// machine registers again, under a new number.
+func (b *Backend) keepLease() {
+	defer b.wg.Done()
+	t := time.NewTicker(b.cfg.Lease / 3)
+	defer t.Stop()
+	for n := 0; ; n++ {
+		select {
+		case <-b.ctx.Done():
+			return
+		case <-t.C:
+		}
+		b.mu.Lock()
+		lease := b.k.prefix + "lease:" + strconv.FormatUint(b.machine, 10)
+		b.mu.Unlock()
+		ok, err := b.client.Do(b.ctx, b.client.B().Pexpire().Key(lease).Milliseconds(b.cfg.Lease.Milliseconds()).Build()).AsBool()
+		if err != nil {
+			continue // unreachable: try again on the next tick
+		}
+		if !ok {
+			b.log.Warn("redis: this machine's lease ended while it was cut off; its workers' owned keys were deleted", "store", b.cfg.Name)
+			_ = b.register(b.ctx)
+		}
+		b.tendLoads()
+		if n%3 == 2 {
+			b.reap()
+		}
+	}
+}
+
+// reap deletes the owned keys of machines whose lease ended.
+func (b *Backend) reap() {
+	args := append(b.args(1), "r")
+	if err := dropScript.Exec(b.ctx, b.client, []string{b.k.meta, b.k.log}, args).Error(); err != nil {
+		b.log.Debug("redis: reaping machines", "err", err)
+	}
+}
+
+// DropOwner deletes the keys owner (a worker of this machine) owns and
+// aborts the loads it leads; see [kv.Backend.DropOwner]. If the server
+// cannot be reached, the keys go when this machine's lease ends.
+func (b *Backend) DropOwner(owner uint64) {
+	b.abortLoads(func(l *load) bool { return l.leader == owner && l.lock != "" }, nil)
+	if owner == 0 {
+		return
+	}
+	b.mu.Lock()
+	closed, machine := b.closed, b.machine
+	b.mu.Unlock()
+	if closed {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.DialTimeout)
+	defer cancel()
+	args := append(b.args(2), "o", b.globalOwner(owner, machine))
+	res, err := dropScript.Exec(ctx, b.client, []string{b.k.meta, b.k.log}, args).AsInt64()
+	if err != nil {
+		b.log.Warn("redis: deleting a worker's owned keys; they go when this machine's lease ends", "owner", owner, "err", err)
+		return
+	}
+	if res > 0 {
+		_, _ = b.Sync(ctx) // its deletes are applied here when it returns
+	}
+}
