@@ -189,6 +189,14 @@ type Config struct {
 	// fails).
 	MaxValueSize int
 
+	// Store, if set, makes the Backend of the shared state (package [kv])
+	// in place of the embedded [kv.Engine]: New calls it once, in the
+	// primary only, with the limits of this Config, and fails with its
+	// error; Run closes it when it returns. redis.Store(redis.Config{...})
+	// returns one: the store then lives in Redis, shared by every machine
+	// that names it, while workers keep reading their local replicas.
+	Store func(kv.Limits) (kv.Backend, error)
+
 	// Stdout and Stderr receive silent workers' output; nil means os.Stdout
 	// and os.Stderr.
 	Stdout, Stderr io.Writer

@@ -33,8 +33,9 @@ type Primary struct {
 	settingsMu sync.Mutex
 	settings   Settings
 
-	store *kv.KV         // the shared state (Store), on a kv.Engine
-	kv    *kvlink.Server // serves it to the workers
+	store      *kv.KV         // the shared state (Store), on a kv.Engine or Config.Store's
+	closeStore func() error   // closes Config.Store's Backend; nil for the Engine
+	kv         *kvlink.Server // serves it to the workers
 
 	lns       listeners
 	startMu   sync.Mutex    // held by a Fork before Run, and by Run as it starts
@@ -95,8 +96,15 @@ func New(cfg Config) (*Primary, error) {
 		exes:     make(map[exeKey]*exeRef),
 	}
 	p.workers.Store(&map[int]*Worker{})
-	engine := kv.NewEngine(kv.Limits{MaxValueSize: cfg.MaxValueSize, MaxChangeSize: cfg.MaxMessageSize})
-	p.store, p.kv = kv.New(engine), kvlink.NewServer(engine, cfg.MaxMessageSize)
+	limits := kv.Limits{MaxValueSize: cfg.MaxValueSize, MaxChangeSize: cfg.MaxMessageSize}
+	var backend kv.Backend = kv.NewEngine(limits)
+	if cfg.Store != nil {
+		if backend, err = cfg.Store(limits); err != nil {
+			return nil, fmt.Errorf("cluster: opening the shared state's store (Config.Store): %w", err)
+		}
+		p.closeStore = backend.Close
+	}
+	p.store, p.kv = kv.New(backend), kvlink.NewServer(backend, cfg.MaxMessageSize)
 	p.lns.byAddr = make(map[string]*listenEntry)
 	p.lns.byKey = make(map[uint32]*listenEntry)
 	return p, nil
@@ -117,6 +125,9 @@ func (p *Primary) Run(ctx context.Context) error {
 	}
 	p.startMu.Unlock()
 	defer close(p.done)
+	if p.closeStore != nil {
+		defer p.closeStore() // once every worker is gone
+	}
 	if p.cfg.PrimaryProcs > 0 && os.Getenv("GOMAXPROCS") == "" {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(p.cfg.PrimaryProcs))
 	}
