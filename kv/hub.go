@@ -99,6 +99,9 @@ func (s *engineSub) piece(rev uint64, entries []state.Entry, last bool) {
 	}
 	s.sink.Snapshot(rev, s.entries, last)
 	clear(s.entries)
+	if last { // the content is whole: the buffer is not kept
+		s.entries = nil
+	}
 }
 
 func (s *engineSub) stream(sn *state.Snapshot) {
@@ -109,8 +112,7 @@ func (s *engineSub) stream(sn *state.Snapshot) {
 			return
 		}
 		last, err := sn.Next(snapshotPiece, send)
-		if err != nil || last {
-			s.entries = nil
+		if err != nil || last { // s.entries is Reset's too: used under the store's lock only
 			return
 		}
 	}
@@ -131,7 +133,6 @@ func (s *engineSub) Reset(rev uint64, entries []state.Entry) {
 		last := n == len(entries)
 		s.piece(rev, entries[:n], last)
 		if entries = entries[n:]; last {
-			s.entries = nil
 			return
 		}
 	}

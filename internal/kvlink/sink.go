@@ -60,8 +60,13 @@ func (c *Conn) Piece(rev uint64, entries []state.Entry, last bool) {
 }
 
 // Reset tells the worker that its replica's content is void: a fresh one
-// follows (see [kv.Sink]).
-func (c *Conn) Reset() { c.send(0, []byte{wire.DeltaReset}) }
+// follows (see [kv.Sink]). The revisions may go down, and be used again:
+// the encodings of the last batch are dropped (every sink gets Reset
+// before any later change).
+func (c *Conn) Reset() {
+	c.s.cache.drop()
+	c.send(0, []byte{wire.DeltaReset})
+}
 
 // entrySize bounds the encoded size of e in a snapshot frame: its key and
 // value, their lengths and four numbers, each at most 10 bytes.
@@ -122,13 +127,16 @@ type changeCache struct {
 }
 
 // holds reports whether the cache holds the encodings of evs (revisions
-// are never reused, so the first and last revision and op identify a
-// batch).
+// are not reused but after a Reset, which drops the cache, so the first and
+// last revision and op identify a batch).
 func (e *changeCache) holds(evs []state.Event) bool {
 	n := len(evs)
 	return n > 0 && len(e.revs) == n && e.revs[0] == evs[0].Rev && e.ops[0] == evs[0].Op &&
 		e.revs[n-1] == evs[n-1].Rev && e.ops[n-1] == evs[n-1].Op
 }
+
+// drop forgets the batch held.
+func (e *changeCache) drop() { e.revs = e.revs[:0] }
 
 // fill encodes evs.
 func (e *changeCache) fill(evs []state.Event) {

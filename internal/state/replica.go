@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -130,8 +131,9 @@ func (r *Replica) applyLocked(ev *Event) (n, old *node) {
 // Load replaces the whole content with a snapshot taken at revision rev,
 // whatever the current revision. It copies the entries; of duplicate keys
 // the last wins. Watchers see the difference between the two contents: an
-// OpPut for every entry that is new or has another Rev, then an OpDelete
-// (with Rev rev) for every key that is gone.
+// OpPut for every entry that is new or has another Rev or value (a store
+// that lost data may reuse a revision), then an OpDelete (with Rev rev) for
+// every key that is gone.
 func (r *Replica) Load(rev uint64, entries []Entry) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -150,7 +152,7 @@ func (r *Replica) notifyDiff(t *table, rev uint64) {
 		if n == nil {
 			continue
 		}
-		if old := r.m.get(n.key()); old == nil || old.rev != n.rev {
+		if old := r.m.get(n.key()); old == nil || old.rev != n.rev || !bytes.Equal(old.val(), n.val()) {
 			r.notify(WatchEvent{Op: OpPut, Key: n.key(), Value: n.val(), Rev: n.rev})
 		}
 	}
