@@ -170,6 +170,24 @@ func (c *Client) Subscribe(_ uint64, sink kv.Sink) error {
 	return err
 }
 
+// Sync makes the Client a [kv.Syncer], so that kv.KV.Sync is a read
+// barrier in a worker: a round trip to the primary on the worker's
+// channel. The primary hands each change to every worker's queue before
+// the write that made it returns, and answers on the same queue, so its
+// answer comes after every change the store had made when Sync was called;
+// the link applies the changes read before an answer before it delivers
+// it. The request is a subscription again, which a subscribed worker's
+// primary answers at once and without effect: no new message. Sync returns
+// 0: the replica holds those changes by then. Before the subscription
+// there is no replica, and nothing to wait for.
+func (c *Client) Sync(ctx context.Context) (uint64, error) {
+	if c.sub.Load() == nil {
+		return 0, nil
+	}
+	_, _, err := c.call(ctx, []byte{wire.StateSubscribe})
+	return 0, err
+}
+
 // Unsubscribe does nothing: the subscription ends with the channel.
 func (c *Client) Unsubscribe(uint64) {}
 
