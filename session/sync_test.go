@@ -77,6 +77,13 @@ func (h *heldSink) Snapshot(rev uint64, entries []kv.Entry, last bool) {
 	h.to.Snapshot(rev, entries, last)
 }
 
+func (h *heldSink) Reset() {
+	h.b.mu.Lock()
+	defer h.b.mu.Unlock()
+	h.pending = nil
+	h.to.Reset()
+}
+
 func (h *heldSink) Changes(cs []kv.Change) {
 	h.b.mu.Lock()
 	defer h.b.mu.Unlock()

@@ -14,6 +14,9 @@
 //	GET /whoami                   200 "NAME\n" when logged in, 401 "who are you?\n" otherwise
 //	POST /logout                  200 "bye\n": the session is destroyed
 //
+// With -redis redis://host:port the sessions live in Redis: run two copies
+// on two ports (two machines) and a login on one is known on the other.
+//
 // A login is seen at once by every worker: a worker that does not find a
 // session waits for the store (kv.KV.Sync) before it answers 401. A logout
 // is seen at once by the worker that made it, and by the others as soon as
@@ -22,7 +25,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -32,7 +34,7 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/gocluster/cluster"
-	"github.com/gocluster/cluster/kv"
+	"github.com/gocluster/cluster/redis"
 	"github.com/gocluster/cluster/session"
 )
 
@@ -44,32 +46,9 @@ func main() {
 	if cluster.IsPrimary() {
 		os.Exit(primary(*workers, *redisURL))
 	}
-	if err := worker(*addr, *redisURL); err != nil {
+	if err := worker(*addr); err != nil {
 		log.Fatalf("worker %d: %v", cluster.ID(), err)
 	}
-}
-
-// errNeedsRedis is openStore's error for -redis until package redis exists.
-var errNeedsRedis = errors.New("-redis needs package redis")
-
-// openStore is where the -redis flag goes: it returns the store the
-// sessions live in, in the primary (p) before any worker starts, and in
-// each worker (p nil).
-//
-// Without -redis the store is the cluster's shared state: the primary's
-// memory (p.Store()), each worker's replica of it (cluster.Store).
-//
-// TODO(redis): with -redis, the store is to be the one package redis
-// gives for redisURL, so that several machines share the sessions. Until
-// it exists openStore fails with errNeedsRedis, and main exits with 2.
-func openStore(ctx context.Context, redisURL string, p *cluster.Primary) (*kv.KV, error) {
-	if redisURL != "" {
-		return nil, errNeedsRedis
-	}
-	if p != nil {
-		return p.Store(), nil
-	}
-	return cluster.Store(ctx)
 }
 
 // primary runs the cluster until SIGINT or SIGTERM, logging every event,
@@ -79,14 +58,19 @@ func primary(workers int, redisURL string) int {
 		fmt.Fprintln(os.Stderr, "-workers must be 0 or more")
 		return 2
 	}
-	p, err := cluster.New(cluster.Config{Workers: workers})
+	cfg := cluster.Config{Workers: workers}
+	if redisURL != "" { // the sessions live in Redis, shared by every machine
+		rc, err := redis.ParseURL(redisURL)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		cfg.Store = redis.Store(rc)
+	}
+	p, err := cluster.New(cfg) // with -redis: fails if Redis cannot be reached
 	if err != nil {
 		log.Print(err)
 		return 1
-	}
-	if _, err := openStore(context.Background(), redisURL, p); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
 	}
 	events := p.Events(context.Background()) // before Run: every event
 	done := make(chan error, 1)
@@ -102,9 +86,9 @@ func primary(workers int, redisURL string) int {
 }
 
 // worker serves the endpoints on addr until told to drain.
-func worker(addr, redisURL string) error {
+func worker(addr string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	store, err := openStore(ctx, redisURL, nil)
+	store, err := cluster.Store(ctx) // a replica: the primary's store, or Redis's
 	cancel()
 	if err != nil {
 		return err

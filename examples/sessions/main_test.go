@@ -4,7 +4,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -16,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gocluster/cluster/internal/redistest"
 )
 
 // TestLoginSeenByEveryWorker builds the example, runs it with two workers,
@@ -67,13 +68,45 @@ func TestLoginSeenByEveryWorker(t *testing.T) {
 	}
 }
 
-// TestRedisFlagNeedsPackageRedis: -redis is refused with exit code 2 before
-// any worker starts.
-func TestRedisFlagNeedsPackageRedis(t *testing.T) {
-	out, err := exec.Command(build(t), "-redis", "redis://127.0.0.1:6379", "-addr", "127.0.0.1:0").CombinedOutput()
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != 2 || strings.TrimSpace(string(out)) != "-redis needs package redis" {
-		t.Fatalf("with -redis: %v, output %q; want exit 2 and %q", err, out, "-redis needs package redis")
+// TestTwoMachinesShareLogins runs two copies of the example on two ports
+// against one redis-server, as two machines: a login made on one is known
+// on the other at once, by both of its workers, and a logout there is seen
+// on the first.
+func TestTwoMachinesShareLogins(t *testing.T) {
+	srv := redistest.Start(t)
+	a := startExample(t, "-redis", srv.URL())
+	b := startExample(t, "-redis", srv.URL())
+	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	status, body, _, cookies := call(t, fresh, "POST", a+"/login", "grace", nil)
+	if status != http.StatusOK || body != "hello grace\n" {
+		t.Fatalf("login on machine A: %d %q", status, body)
+	}
+	cookie := sessionCookie(t, cookies)
+	workers := map[string]int{}
+	for i := range 10 {
+		status, body, w, _ := call(t, fresh, "GET", b+"/whoami", "", cookie)
+		if status != http.StatusOK || body != "grace\n" {
+			t.Fatalf("whoami %d on machine B after a login on A: worker %s answers %d %q", i, w, status, body)
+		}
+		workers[w]++
+	}
+	if len(workers) != 2 {
+		t.Fatalf("machine B's answers came from workers %v, want both", workers)
+	}
+	if status, _, _, _ := call(t, fresh, "POST", b+"/logout", "", cookie); status != http.StatusOK {
+		t.Fatalf("logout on machine B: %d", status)
+	}
+	// A's workers see the logout once its change reached them: a bounded wait.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		status, _, _, _ := call(t, fresh, "GET", a+"/whoami", "", cookie)
+		if status == http.StatusUnauthorized {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("machine A still knows the session 10s after the logout on B: %d", status)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -90,7 +123,7 @@ func build(t *testing.T) string {
 // startExample runs the example with two workers on a free loopback port
 // until both are ready and returns its URL; cleanup stops it with SIGTERM
 // (SIGKILL after 20 s) and waits for it and its workers.
-func startExample(t *testing.T) string {
+func startExample(t *testing.T, args ...string) string {
 	t.Helper()
 	bin := build(t)
 	addr := freeAddr(t)
@@ -98,7 +131,7 @@ func startExample(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-workers", "2", "-addr", addr)
+	cmd := exec.Command(bin, append([]string{"-workers", "2", "-addr", addr}, args...)...)
 	cmd.Stderr = w // the workers write to it too: it ends when all have exited
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

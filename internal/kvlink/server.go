@@ -109,8 +109,12 @@ func (c *Conn) handle(f wire.Frame) error {
 	case wire.StateWrite: // the batcher takes them all
 		return fmt.Errorf("%w: write outside a batch", wire.ErrMalformed)
 	case wire.StateSubscribe:
-		if c.subscribed {
-			c.reply(id, 0, nil, nil)
+		if c.subscribed { // a worker's Sync: answered after the changes it must see
+			var err error
+			if sy, ok := c.s.b.(kv.Syncer); ok { // a remote store: what it has, applied here first
+				_, err = sy.Sync(context.Background())
+			}
+			c.reply(id, 0, nil, err)
 			return nil
 		}
 		c.subscribed, c.subID = true, id // answered after the last piece
