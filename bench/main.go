@@ -7,6 +7,7 @@
 //	go run ./bench recovery        # kill -9 of a worker until its replacement serves, vs gunicorn
 //	go run ./bench reload          # failed requests over rolling reloads under wrk, vs gunicorn
 //	go run ./bench state           # shared state vs Node's globalVal pattern and uWSGI's cache
+//	go run ./bench redis           # the shared state on Redis across machines vs plain Redis, redis-benchmark
 //	RUNS=5 go run ./bench ipc      # more runs (default 3; medians are printed)
 //	go run ./bench compare 9baed6f ipc state   # this tree vs that commit, alternated (ROUNDS, default 5)
 //
@@ -20,13 +21,16 @@ import (
 )
 
 func main() {
+	if redisRole() { // a machine of the redis section, or one of its workers
+		return
+	}
 	if isBenchWorker() {
 		benchWorker()
 		return
 	}
 	sections := map[string]func(runs int) error{"ipc": benchIPC, "http": benchHTTP,
-		"recovery": benchRecovery, "reload": benchReload, "state": benchState}
-	order := []string{"ipc", "http", "recovery", "reload", "state"}
+		"recovery": benchRecovery, "reload": benchReload, "state": benchState, "redis": benchRedis}
+	order := []string{"ipc", "http", "recovery", "reload", "state", "redis"}
 	runs := 3
 	if v, err := strconv.Atoi(os.Getenv("RUNS")); err == nil && v > 0 {
 		runs = v
