@@ -168,7 +168,13 @@ func redisMachinesRun(ctx context.Context, srv *redisServer, k redisKnobs, r int
 		}
 	}
 	// b: writes/s, ours (both machines at once) and redis-benchmark's.
+	// Redis's own time per write, from its command stats: our write
+	// script against redis-benchmark's SET.
 	bench := func() error {
+		before, err := srv.commandStats(ctx)
+		if err != nil {
+			return err
+		}
 		for _, c := range redisBenchmarks {
 			rps, err := srv.redisBenchmark(ctx, k.secs, c.expected, c.args...)
 			if err != nil {
@@ -176,18 +182,35 @@ func redisMachinesRun(ctx context.Context, srv *redisServer, k redisKnobs, r int
 			}
 			peer.add(c.metric, rps)
 		}
-		return nil
+		after, err := srv.commandStats(ctx)
+		if n := after["set"].calls - before["set"].calls; err == nil && n > 0 {
+			peer.add("usec", float64(usecDelta(before, after, "set"))/float64(n))
+		}
+		return err
 	}
 	if !first {
 		if err := bench(); err != nil {
 			return err
 		}
 	}
+	before, err := srv.commandStats(ctx)
+	if err != nil {
+		return err
+	}
 	rate, err := pairWrites(k, a, b)
 	if err != nil {
 		return err
 	}
 	ours.add("writes", rate)
+	after, err := srv.commandStats(ctx)
+	if err != nil {
+		return err
+	}
+	writes := rate * float64(k.secs) // about: each worker's rate is over its own S seconds
+	ours.add("usec", float64(usecDelta(before, after, "evalsha", "eval"))/writes)
+	if n := after["evalsha"].calls + after["eval"].calls - before["evalsha"].calls - before["eval"].calls; n > 0 {
+		ours.add("batch", writes/float64(n))
+	}
 	if first {
 		return bench()
 	}
@@ -331,6 +354,8 @@ func printRedis(version string, runs int, k redisKnobs, ours, peer samples, comm
 		{label: pair, unit: "writes/s", ours: ours["writes"], peer: "redis-benchmark -t set -c 50", theirs: peer["rb50"], higherBetter: true},
 		{label: pair, unit: "writes/s", ours: ours["writes"], peer: "redis-benchmark -t set -c 50 -P 16", theirs: peer["rb50p16"], higherBetter: true,
 			goal: ">= 1/3 of -P 16", met: func(o, p float64) bool { return 3*o >= p }},
+		{label: "Redis's time per write (command stats)", unit: "us", ours: ours["usec"], peer: "redis-benchmark's SET", theirs: peer["usec"]},
+		{label: "writes per script call (the primaries' batches)", unit: "writes", ours: ours["batch"]},
 	})
 	printVs(fmt.Sprintf("c. a worker's Get at %d keys (random existing keys, best of 3 loops of 200k)", k.keys), []vsRow{
 		{label: "Get, Redis backend", unit: "ns", ours: ours["get"], peer: "embedded store", theirs: peer["get"],
@@ -340,7 +365,7 @@ func printRedis(version string, runs int, k redisKnobs, ours, peer samples, comm
 		redisColdMachines, redisColdWorkers, redisOriginDelay), []vsRow{
 		{label: "origin loads", unit: "calls", ours: ours["coldloads"], peer: "seed 001, one load per process", theirs: []float64{seed},
 			goal: "1", met: func(o, _ float64) bool { return o == 1 }},
-		{label: "Redis commands, start to every worker ready", unit: "commands", ours: ours["coldcmds"]},
+		{label: "Redis commands, start to every worker ready (a script's own included)", unit: "commands", ours: ours["coldcmds"]},
 		{label: "start to every worker ready", unit: "ms", ours: ours["coldms"]},
 	})
 	for i, c := range commands {

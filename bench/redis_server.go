@@ -108,40 +108,51 @@ func (s *redisServer) flush(ctx context.Context) error {
 	return s.client.Do(ctx, s.client.B().Flushall().Build()).Error()
 }
 
-// commandStats returns the calls of each command so far (INFO
+// cmdStat is one command's line of INFO commandstats: calls, and the
+// microseconds Redis spent in them (a script's include the commands it
+// calls, which have lines of their own too).
+type cmdStat struct{ calls, usec int64 }
+
+// commandStats returns each command's figures so far (INFO
 // commandstats), without the bench's own INFO.
-func (s *redisServer) commandStats(ctx context.Context) (map[string]int64, error) {
+func (s *redisServer) commandStats(ctx context.Context) (map[string]cmdStat, error) {
 	info, err := s.client.Do(ctx, s.client.B().Info().Section("commandstats").Build()).ToString()
 	if err != nil {
 		return nil, err
 	}
-	calls := make(map[string]int64)
+	stats := make(map[string]cmdStat)
 	for _, line := range strings.Split(info, "\n") {
 		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
 		name, isCmd := strings.CutPrefix(name, "cmdstat_")
 		if !ok || !isCmd || name == "info" {
 			continue
 		}
+		var c cmdStat
 		for _, f := range strings.Split(rest, ",") {
-			if v, ok := strings.CutPrefix(f, "calls="); ok {
-				calls[name], _ = strconv.ParseInt(v, 10, 64)
+			k, v, _ := strings.Cut(f, "=")
+			switch k {
+			case "calls":
+				c.calls, _ = strconv.ParseInt(v, 10, 64)
+			case "usec":
+				c.usec, _ = strconv.ParseInt(v, 10, 64)
 			}
 		}
+		stats[name] = c
 	}
-	return calls, nil
+	return stats, nil
 }
 
-// commandDelta is after - before: the total and the commands by count,
-// most first ("evalsha 12, xread 8, ...").
-func commandDelta(before, after map[string]int64) (int64, string) {
+// commandDelta is after - before: the total calls and the commands by
+// count, most first ("evalsha 12, xread 8, ...").
+func commandDelta(before, after map[string]cmdStat) (int64, string) {
 	var total int64
 	type c struct {
 		name string
 		n    int64
 	}
 	var cs []c
-	for name, n := range after {
-		if d := n - before[name]; d > 0 {
+	for name, a := range after {
+		if d := a.calls - before[name].calls; d > 0 {
 			total += d
 			cs = append(cs, c{name, d})
 		}
@@ -152,6 +163,16 @@ func commandDelta(before, after map[string]int64) (int64, string) {
 		parts[i] = fmt.Sprintf("%s %d", x.name, x.n)
 	}
 	return total, strings.Join(parts, ", ")
+}
+
+// usecDelta is the microseconds Redis spent in names between before and
+// after.
+func usecDelta(before, after map[string]cmdStat, names ...string) int64 {
+	var us int64
+	for _, n := range names {
+		us += after[n].usec - before[n].usec
+	}
+	return us
 }
 
 // setGetRoundTrip times n plain SET then GET pairs on the bench's
