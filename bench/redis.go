@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -86,33 +85,19 @@ func benchRedis(runs int) error {
 }
 
 // redisPairRun measures a, b and c, alternating which side of each
-// comparison goes first from run to run: the embedded store's Get before
-// or after the machines run.
+// comparison goes first from run to run: the machines, then the embedded
+// store's Get, in even runs.
 func redisPairRun(ctx context.Context, srv *redisServer, k redisKnobs, r int, ours, peer samples) error {
-	first := r%2 == 0
-	embeddedGet := func() error {
+	return inTurn(r, func() error { return redisMachinesRun(ctx, srv, k, r, ours, peer) }, func() error {
 		ns, err := embeddedGetNs(ctx, k.keys)
 		peer.add("get", ns)
 		return err
-	}
-	if first {
-		if err := embeddedGet(); err != nil {
-			return err
-		}
-	}
-	if err := redisMachinesRun(ctx, srv, k, r, ours, peer); err != nil {
-		return err
-	}
-	if !first {
-		return embeddedGet()
-	}
-	return nil
+	})
 }
 
 // redisMachinesRun measures a, b and c's Redis side on two machines of 2
 // workers each (A writes the keys before its workers start).
 func redisMachinesRun(ctx context.Context, srv *redisServer, k redisKnobs, r int, ours, peer samples) error {
-	first := r%2 == 0
 	name := "bench-" + strconv.Itoa(r)
 	a, err := startMachine(srv, name, 2, "state", envRedisFill+"="+strconv.Itoa(k.keys))
 	if err != nil {
@@ -134,87 +119,107 @@ func redisMachinesRun(ctx context.Context, srv *redisServer, k redisKnobs, r int
 	if err := addFloat(ours, "get", a, "get "+strconv.Itoa(k.keys)); err != nil {
 		return err
 	}
-	// a: visibility across machines, and the plain round trip.
-	rtt := func() error {
-		p50, p99, err := srv.setGetRoundTrip(ctx, k.samples)
-		peer.add("vis50", p50/1e3)
-		peer.add("vis99", p99/1e3)
+	if err := redisVisibility(ctx, srv, k, r, a, b, ours, peer); err != nil {
 		return err
 	}
-	if first {
-		if err := rtt(); err != nil {
+	return redisWrites(ctx, srv, k, r, a, b, ours, peer)
+}
+
+// inTurn runs ours and theirs, ours first in even runs.
+func inTurn(r int, ours, theirs func() error) error {
+	if r%2 == 1 {
+		ours, theirs = theirs, ours
+	}
+	if err := ours(); err != nil {
+		return err
+	}
+	return theirs()
+}
+
+// redisVisibility measures a: writes on a seen by a worker of b, one in
+// flight, and the plain SET then GET; with Redis's time per command.
+func redisVisibility(ctx context.Context, srv *redisServer, k redisKnobs, r int, a, b *machine, ours, peer samples) error {
+	vis := func() error {
+		if _, err := b.do("watch " + strconv.Itoa(k.samples)); err != nil {
 			return err
 		}
-	}
-	if _, err := b.do("watch " + strconv.Itoa(k.samples)); err != nil {
-		return err
-	}
-	if _, err := a.do("visloop " + strconv.Itoa(k.samples)); err != nil {
-		return err
-	}
-	vis, err := b.do("visresult")
-	if err != nil {
-		return err
-	}
-	var p50, p99, n float64
-	if _, err := fmt.Sscanf(vis, "%g %g %g", &p50, &p99, &n); err != nil || n == 0 {
-		return fmt.Errorf("visibility: %q", vis)
-	}
-	ours.add("vis50", p50/1e3)
-	ours.add("vis99", p99/1e3)
-	if !first {
-		if err := rtt(); err != nil {
+		before, after, err := srv.statsAround(ctx, func() error {
+			_, err := a.do("visloop " + strconv.Itoa(k.samples))
 			return err
-		}
-	}
-	// b: writes/s, ours (both machines at once) and redis-benchmark's.
-	// Redis's own time per write, from its command stats: our write
-	// script against redis-benchmark's SET.
-	bench := func() error {
-		before, err := srv.commandStats(ctx)
+		})
 		if err != nil {
 			return err
 		}
-		for _, c := range redisBenchmarks {
-			rps, err := srv.redisBenchmark(ctx, k.secs, c.expected, c.args...)
-			if err != nil {
-				return err
-			}
-			peer.add(c.metric, rps)
+		if n := after["evalsha"].calls - before["evalsha"].calls; n > 0 { // a write and its acknowledgement per sample
+			ours.add("visusec", float64(usecDelta(before, after, "evalsha"))/float64(n))
 		}
-		after, err := srv.commandStats(ctx)
+		rep, err := b.do("visresult")
+		if err != nil {
+			return err
+		}
+		var p50, p99, n float64
+		if _, err := fmt.Sscanf(rep, "%g %g %g", &p50, &p99, &n); err != nil || n == 0 {
+			return fmt.Errorf("visibility: %q", rep)
+		}
+		ours.add("vis50", p50/1e3)
+		ours.add("vis99", p99/1e3)
+		return nil
+	}
+	rtt := func() error {
+		var p50, p99 float64
+		before, after, err := srv.statsAround(ctx, func() (err error) {
+			p50, p99, err = srv.setGetRoundTrip(ctx, k.samples)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		peer.add("vis50", p50/1e3)
+		peer.add("vis99", p99/1e3)
+		peer.add("visusec", float64(usecDelta(before, after, "set", "get"))/float64(k.samples))
+		return nil
+	}
+	return inTurn(r, vis, rtt)
+}
+
+// redisWrites measures b: writes/s from both machines at once, and
+// redis-benchmark's; with Redis's time per write (our script against its
+// SET) and our writes per script call.
+func redisWrites(ctx context.Context, srv *redisServer, k redisKnobs, r int, a, b *machine, ours, peer samples) error {
+	writes := func() error {
+		var rate float64
+		before, after, err := srv.statsAround(ctx, func() (err error) {
+			rate, err = pairWrites(k, a, b)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		ours.add("writes", rate)
+		n := rate * float64(k.secs) // about: each worker's rate is over its own S seconds
+		ours.add("usec", float64(usecDelta(before, after, "evalsha", "eval"))/n)
+		if calls := after["evalsha"].calls + after["eval"].calls - before["evalsha"].calls - before["eval"].calls; calls > 0 {
+			ours.add("batch", n/float64(calls))
+		}
+		return nil
+	}
+	bench := func() error {
+		before, after, err := srv.statsAround(ctx, func() error {
+			for _, c := range redisBenchmarks {
+				rps, err := srv.redisBenchmark(ctx, k.secs, c.expected, c.args...)
+				if err != nil {
+					return err
+				}
+				peer.add(c.metric, rps)
+			}
+			return nil
+		})
 		if n := after["set"].calls - before["set"].calls; err == nil && n > 0 {
 			peer.add("usec", float64(usecDelta(before, after, "set"))/float64(n))
 		}
 		return err
 	}
-	if !first {
-		if err := bench(); err != nil {
-			return err
-		}
-	}
-	before, err := srv.commandStats(ctx)
-	if err != nil {
-		return err
-	}
-	rate, err := pairWrites(k, a, b)
-	if err != nil {
-		return err
-	}
-	ours.add("writes", rate)
-	after, err := srv.commandStats(ctx)
-	if err != nil {
-		return err
-	}
-	writes := rate * float64(k.secs) // about: each worker's rate is over its own S seconds
-	ours.add("usec", float64(usecDelta(before, after, "evalsha", "eval"))/writes)
-	if n := after["evalsha"].calls + after["eval"].calls - before["evalsha"].calls - before["eval"].calls; n > 0 {
-		ours.add("batch", writes/float64(n))
-	}
-	if first {
-		return bench()
-	}
-	return nil
+	return inTurn(r, writes, bench)
 }
 
 // redisBenchmarks are the redis-benchmark runs of b, with the rate each
@@ -336,42 +341,4 @@ func redisColdRun(ctx context.Context, srv *redisServer, r int, ours samples) (s
 	}
 	ours.add("coldloads", float64(loads))
 	return byName, nil
-}
-
-// printRedis prints the section's tables.
-func printRedis(version string, runs int, k redisKnobs, ours, peer samples, commands []string) {
-	fmt.Printf("\nRedis backend: redis-server %s on loopback, machines are primaries of their own on this box (median of %d runs, min - max)\n", version, runs)
-	seed := float64(redisColdMachines * redisColdWorkers)
-	printVs(fmt.Sprintf("a. write on machine A -> seen by a worker on machine B (%d writes, one in flight)", k.samples), []vsRow{
-		{label: "p50", unit: "us", ours: ours["vis50"], peer: "plain SET then GET, one connection", theirs: peer["vis50"],
-			goal: "p50 <= 3x the round trip", met: func(o, p float64) bool { return o <= 3*p }},
-		{label: "p99", unit: "us", ours: ours["vis99"], peer: "plain SET then GET, one connection", theirs: peer["vis99"]},
-	})
-	pair := fmt.Sprintf("2 machines x 2 workers, %d goroutines each", k.writers)
-	printVs(fmt.Sprintf("b. writes/s through Redis (%d s each, %d keys, 60-byte values)", k.secs, k.keys), []vsRow{
-		{label: pair, unit: "writes/s", ours: ours["writes"], peer: "redis-benchmark -t set -c 1", theirs: peer["rb1"], higherBetter: true,
-			goal: ">= 100k writes/s", met: func(o, _ float64) bool { return o >= 100000 }},
-		{label: pair, unit: "writes/s", ours: ours["writes"], peer: "redis-benchmark -t set -c 50", theirs: peer["rb50"], higherBetter: true},
-		{label: pair, unit: "writes/s", ours: ours["writes"], peer: "redis-benchmark -t set -c 50 -P 16", theirs: peer["rb50p16"], higherBetter: true,
-			goal: ">= 1/3 of -P 16", met: func(o, p float64) bool { return 3*o >= p }},
-		{label: "Redis's time per write (command stats)", unit: "us", ours: ours["usec"], peer: "redis-benchmark's SET", theirs: peer["usec"]},
-		{label: "writes per script call (the primaries' batches)", unit: "writes", ours: ours["batch"]},
-	})
-	printVs(fmt.Sprintf("c. a worker's Get at %d keys (random existing keys, best of 3 loops of 200k)", k.keys), []vsRow{
-		{label: "Get, Redis backend", unit: "ns", ours: ours["get"], peer: "embedded store", theirs: peer["get"],
-			goal: "<= 50 ns", met: func(o, _ float64) bool { return o <= 50 }},
-	})
-	printVs(fmt.Sprintf("d. cold start of seed 001: %d machines x %d workers start at once, each worker loads one key (origin: %v)",
-		redisColdMachines, redisColdWorkers, redisOriginDelay), []vsRow{
-		{label: "origin loads", unit: "calls", ours: ours["coldloads"], peer: "seed 001, one load per process", theirs: []float64{seed},
-			goal: "1", met: func(o, _ float64) bool { return o == 1 }},
-		{label: "Redis commands, start to every worker ready (a script's own included)", unit: "commands", ours: ours["coldcmds"]},
-		{label: "start to every worker ready", unit: "ms", ours: ours["coldms"]},
-	})
-	for i, c := range commands {
-		fmt.Printf("run %d, commands: %s\n", i+1, c)
-	}
-	fmt.Println(strings.TrimSpace(`
-Goals: a. p50 within 3x of a plain SET + GET; b. >= 100k writes/s and >= 1/3 of redis-benchmark -P 16;
-c. Get <= 50 ns at 100k keys; d. one origin load for the whole cluster.`))
 }

@@ -48,6 +48,7 @@ func startRedis() (*redisServer, error) {
 	s.cmd = exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
 		"--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no", "--logfile", "redis.log")
 	s.cmd.Dir = dir
+	dieWithBench(s.cmd)
 	if err := s.cmd.Start(); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("redis-server: %w", err)
@@ -140,6 +141,18 @@ func (s *redisServer) commandStats(ctx context.Context) (map[string]cmdStat, err
 		stats[name] = c
 	}
 	return stats, nil
+}
+
+// statsAround runs f between two readings of the command stats.
+func (s *redisServer) statsAround(ctx context.Context, f func() error) (before, after map[string]cmdStat, err error) {
+	if before, err = s.commandStats(ctx); err != nil {
+		return nil, nil, err
+	}
+	if err = f(); err != nil {
+		return nil, nil, err
+	}
+	after, err = s.commandStats(ctx)
+	return before, after, err
 }
 
 // commandDelta is after - before: the total calls and the commands by
