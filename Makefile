@@ -88,7 +88,7 @@ bench-deps:
 	command -v gunicorn >/dev/null || missing="$$missing gunicorn"; \
 	command -v uwsgi >/dev/null || missing="$$missing uwsgi-core"; \
 	[ -e /usr/lib/uwsgi/plugins/python3_plugin.so ] || missing="$$missing uwsgi-plugin-python3"; \
-	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	{ command -v redis-server && command -v redis-benchmark; } >/dev/null || missing="$$missing redis-server"; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then echo "installing$$missing for the benchmarks"; \
 		apt-get update && apt-get install -y $$missing; fi

@@ -8,6 +8,7 @@
 //	go run ./bench reload          # failed requests over rolling reloads under wrk, vs gunicorn
 //	go run ./bench state           # shared state vs Node's globalVal pattern and uWSGI's cache
 //	go run ./bench sessions        # a session read per request vs Node (connect-redis) and Go (scs), one Redis
+//	go run ./bench redis           # the shared state on Redis across machines vs plain Redis, redis-benchmark
 //	RUNS=5 go run ./bench ipc      # more runs (default 3; medians are printed)
 //	go run ./bench compare 9baed6f ipc state   # this tree vs that commit, alternated (ROUNDS, default 5)
 //
@@ -21,13 +22,16 @@ import (
 )
 
 func main() {
+	if redisRole() { // a machine of the redis section, or one of its workers
+		return
+	}
 	if isBenchWorker() {
 		benchWorker()
 		return
 	}
 	sections := map[string]func(runs int) error{"ipc": benchIPC, "http": benchHTTP,
-		"recovery": benchRecovery, "reload": benchReload, "state": benchState, "sessions": benchSessions}
-	order := []string{"ipc", "http", "recovery", "reload", "state", "sessions"}
+		"recovery": benchRecovery, "reload": benchReload, "state": benchState, "sessions": benchSessions, "redis": benchRedis}
+	order := []string{"ipc", "http", "recovery", "reload", "state", "redis", "sessions"}
 	runs := 3
 	if v, err := strconv.Atoi(os.Getenv("RUNS")); err == nil && v > 0 {
 		runs = v
