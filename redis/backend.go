@@ -94,8 +94,9 @@ func New(ctx context.Context, cfg Config, l kv.Limits) (*Backend, error) {
 		return nil, err
 	}
 	b.ctx, b.stop = context.WithCancel(context.Background())
-	b.wg.Add(3)
+	b.wg.Add(4)
 	go b.follow()
+	go b.watchLoads()
 	go b.sweep()
 	go b.keepLease()
 	return b, nil

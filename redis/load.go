@@ -2,10 +2,13 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gocluster/cluster/kv"
+	"github.com/redis/rueidis"
 )
 
 // A load of a key in flight, seen from this machine: led here by a
@@ -93,7 +96,7 @@ func (b *Backend) FinishLoad(ctx context.Context, key string, requester uint64, 
 		loadErr = b.limits.Check(key, value)
 	}
 	if loadErr != nil {
-		b.releaseLock(key, l.lock)
+		b.releaseLock(key, l.lock, loadErr)
 		b.endLoad(key, l, kv.Entry{}, loadErr)
 		return 0, loadErr
 	}
@@ -109,7 +112,7 @@ func (b *Backend) FinishLoad(ctx context.Context, key string, requester uint64, 
 		err = b.waitRev(ctx, rev) // its change gives the waiters the entry
 	}
 	if err != nil {
-		b.releaseLock(key, l.lock)
+		b.releaseLock(key, l.lock, nil)
 		b.endLoad(key, l, kv.Entry{}, err)
 		return 0, err
 	}
@@ -178,48 +181,84 @@ func (b *Backend) abortLoads(match func(*load) bool, err error) {
 	b.mu.Unlock()
 	for i, l := range ls {
 		if l.lock != "" {
-			b.releaseLock(keys[i], l.lock)
+			b.releaseLock(keys[i], l.lock, nil)
 		}
 		b.endLoad(keys[i], l, kv.Entry{}, err)
 	}
 }
 
-// tendLoads extends the locks of the loads led here, and ends the waits
-// for loads led elsewhere whose lock is gone without a value (their
-// leader died): the waiters try again, and one of them leads.
-func (b *Backend) tendLoads() {
+// extendLocks extends the locks of the loads led here.
+func (b *Backend) extendLocks() {
 	b.mu.Lock()
-	type item struct {
-		key, lock string
-		l         *load
-	}
-	var items []item
+	var keys, locks []string
 	for key, l := range b.loads {
-		items = append(items, item{key, l.lock, l})
+		if l.lock != "" {
+			keys, locks = append(keys, key), append(locks, l.lock)
+		}
 	}
 	b.mu.Unlock()
 	ms := strconv.FormatInt(b.cfg.Lease.Milliseconds(), 10)
-	for _, it := range items {
-		if it.lock != "" {
-			_ = lockScript.Exec(b.ctx, b.client, []string{b.k.lock(it.key)}, []string{it.lock, ms}).Error()
-			continue
+	for i, key := range keys {
+		_ = lockScript.Exec(b.ctx, b.client, []string{b.k.lock(key)}, []string{locks[i], ms, "", "0"}).Error()
+	}
+}
+
+// remotePoll is how often the waiters of a load led on another machine
+// look at its lock.
+const remotePoll = 50 * time.Millisecond
+
+// watchLoads ends, until Close, the waits for loads led elsewhere whose
+// lock is gone: with the value if it came, with the leader's error if it
+// left one, else with kv.ErrLoadAborted (its machine died: the waiters try
+// again, and one of them leads).
+func (b *Backend) watchLoads() {
+	defer b.wg.Done()
+	t := time.NewTicker(remotePoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.ctx.Done():
+			return
+		case <-t.C:
 		}
-		n, err := b.client.Do(b.ctx, b.client.B().Exists().Key(b.k.lock(it.key)).Build()).AsInt64()
-		if err == nil && n == 0 {
-			if e, ok := b.mirror.Get(it.key); ok {
-				b.endLoad(it.key, it.l, e, nil)
-			} else {
-				b.endLoad(it.key, it.l, kv.Entry{}, nil) // ErrLoadAborted: try again
+		b.mu.Lock()
+		var keys []string
+		var ls []*load
+		for key, l := range b.loads {
+			if l.lock == "" && l.leader == 0 {
+				keys, ls = append(keys, key), append(ls, l)
+			}
+		}
+		b.mu.Unlock()
+		for i, key := range keys {
+			lock, err := b.client.Do(b.ctx, b.client.B().Get().Key(b.k.lock(key)).Build()).ToString()
+			switch {
+			case err != nil && !rueidis.IsRedisNil(err):
+			case err == nil && strings.HasPrefix(lock, "!"):
+				b.endLoad(key, ls[i], kv.Entry{}, errors.New(lock[1:]))
+			case err == nil:
+			default:
+				e, _ := b.mirror.Get(key) // zero if absent: ErrLoadAborted
+				b.endLoad(key, ls[i], e, nil)
 			}
 		}
 	}
 }
 
-// releaseLock deletes a load's lock if it is still lock.
-func (b *Backend) releaseLock(key, lock string) {
+// errHold is how long a failed load's error stays in its lock for the
+// waiters on other machines.
+const errHold = time.Second
+
+// releaseLock deletes a load's lock if it is still lock, leaving loadErr
+// in it for a moment if not nil.
+func (b *Backend) releaseLock(key, lock string, loadErr error) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.DialTimeout)
 	defer cancel()
-	_ = lockScript.Exec(ctx, b.client, []string{b.k.lock(key)}, []string{lock, "0"}).Error()
+	msg := ""
+	if loadErr != nil {
+		msg = loadErr.Error()
+	}
+	_ = lockScript.Exec(ctx, b.client, []string{b.k.lock(key)}, []string{lock, "0", msg, strconv.FormatInt(errHold.Milliseconds(), 10)}).Error()
 }
 
 func (b *Backend) isClosed() bool {

@@ -50,7 +50,7 @@ func (b *Backend) keepLease() {
 			b.log.Warn("redis: this machine's lease ended while it was cut off; its workers' owned keys were deleted", "store", b.cfg.Name)
 			_ = b.register(b.ctx)
 		}
-		b.tendLoads()
+		b.extendLocks()
 		if n%3 == 2 {
 			b.reap()
 		}

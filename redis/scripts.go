@@ -25,14 +25,21 @@ import "github.com/redis/rueidis"
 const prelude = `
 local meta, log, pfx = KEYS[1], KEYS[2], ARGV[1]
 local kpfx = #pfx + 3
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local epoch = redis.call('HGET', meta, 'epoch')
+local now = nil
+local function clock()
+  if not now then
+    local t = redis.call('TIME')
+    now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  return now
+end
+local mv = redis.call('HMGET', meta, 'epoch', 'rev')
+local epoch = mv[1]
 if not epoch then
   epoch = ARGV[3]
   redis.call('HSET', meta, 'epoch', epoch)
 end
-local rev = tonumber(redis.call('HGET', meta, 'rev') or '0')
+local rev = tonumber(mv[2] or '0')
 local start = rev
 local fields = {'epoch', epoch}
 local function logc(op, created, pxat, owner, writer, key, value)
@@ -78,8 +85,9 @@ end
 // writeScript applies a batch of writes. KEYS[2+i] is the data key of
 // write i; ARGV[4] is the grace Redis keeps an expired key for; then six
 // arguments per write: kind (p put, c create, u update, d delete, l a
-// load's result, x expire), prev (the revision expected; for l the lock's
-// value), pxat, owner, writer, value. It returns the epoch, then per write
+// load's result, x expire: a machine's clock says the key at revision prev
+// is past its deadline, and Redis's clock is not asked), prev (the
+// revision expected; for l the lock's value), pxat, owner, writer, value. It returns the epoch, then per write
 // its revision (0: no change), "e<rev>" (exists), "c<rev>" (conflict) or
 // "l" (the load's lock is not the writer's).
 var writeScript = rueidis.NewLuaScript(prelude + `
@@ -95,7 +103,7 @@ for i = 1, #KEYS - 2 do
   local expired = false
   if cur then
     crev, ccreated, cpxat, cowner = parse(cur)
-    if cpxat ~= '0' and tonumber(cpxat) <= now then
+    if cpxat ~= '0' and (tonumber(cpxat) <= clock() or (kind == 'x' and crev == prev)) then
       redis.call('DEL', k)
       own(cowner, k, false)
       logc('x', 0, 0, 0, 0, key, '')
@@ -183,7 +191,7 @@ return {epoch, rev, m}
 // loadBeginScript starts the load of a key: KEYS[1] its data key, KEYS[2]
 // its lock, KEYS[3] the fence; ARGV[1] the machine, ARGV[2] the lease in
 // milliseconds. It returns {"h", value} if the key exists, {"w"} if another
-// load holds the lock, {"l", lock value} if the caller now holds it.
+// load holds the lock (one that left an error does not), {"l", lock value} if the caller now holds it.
 var loadBeginScript = rueidis.NewLuaScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -192,18 +200,24 @@ if cur then
   local x = string.match(cur, '^%d+ %d+ (%d+) ')
   if x == '0' or tonumber(x) > now then return {'h', cur} end
 end
-if redis.call('EXISTS', KEYS[2]) == 1 then return {'w'} end
+local held = redis.call('GET', KEYS[2])
+if held and string.sub(held, 1, 1) ~= '!' then return {'w'} end -- '!': a failed load's error
 local lock = ARGV[1] .. ':' .. redis.call('INCR', KEYS[3])
 redis.call('SET', KEYS[2], lock, 'PX', ARGV[2])
 return {'l', lock}
 `)
 
 // lockScript extends (ARGV[2] > 0: milliseconds) or releases (0) the lock
-// KEYS[1] if it is still ARGV[1]; it returns 1 if it was.
+// KEYS[1] if it is still ARGV[1]; it returns 1 if it was. A release with
+// an error (ARGV[3] not empty) leaves "!" and the error in the lock for
+// ARGV[4] milliseconds: the waiters on other machines get it, as the
+// leader's own do, instead of trying the origin again at once.
 var lockScript = rueidis.NewLuaScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if tonumber(ARGV[2]) > 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
+elseif ARGV[3] ~= '' then
+  redis.call('SET', KEYS[1], '!' .. ARGV[3], 'PX', ARGV[4])
 else
   redis.call('DEL', KEYS[1])
 end
