@@ -109,13 +109,27 @@ func (s *Server) Stop() {
 // empty.
 func (s *Server) Restart(keep bool) {
 	s.t.Helper()
+	s.Down(keep)
+	s.Up()
+}
+
+// Down kills the server as Restart does (with keep, after SAVE) and leaves
+// it down until [Server.Up].
+func (s *Server) Down(keep bool) {
+	s.t.Helper()
 	if keep {
 		s.Command("SAVE")
 	} else {
 		os.Remove(filepath.Join(s.dir, "dump.rdb"))
 	}
 	s.Stop()
-	s.start(keep)
+}
+
+// Up starts the server again on its port after [Server.Down], with the
+// data saved then, if any.
+func (s *Server) Up() {
+	s.t.Helper()
+	s.start(true)
 }
 
 // Command runs one command with redis-cli and returns its output.
