@@ -68,6 +68,13 @@ func (b *Backend) BeginLoad(ctx context.Context, key string, requester uint64, d
 		return kv.Entry{}, false, true, nil
 	default: // another machine leads it
 		b.mu.Lock()
+		if b.loads[key] != l { // it ended while the script ran: its value landed, or its lock went
+			b.mu.Unlock()
+			if e, ok := b.mirror.Get(key); ok {
+				return e, true, false, nil
+			}
+			return kv.Entry{}, false, false, kvErrorf(kv.ErrLoadAborted, "load %q: aborted: its leader went away", key)
+		}
 		l.leader = 0
 		l.waiters = append(l.waiters, done)
 		b.mu.Unlock()
