@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -27,9 +28,10 @@ type Backend struct {
 	mirror *kv.Mirror
 	k      keys
 
-	stop context.CancelFunc
-	ctx  context.Context
-	wg   sync.WaitGroup
+	stop    context.CancelFunc
+	ctx     context.Context
+	wg      sync.WaitGroup
+	checked time.Time // when the follower last checked the store; its alone
 
 	mu      sync.Mutex
 	machine uint64 // this machine's number in the store
@@ -177,20 +179,28 @@ func unavailable(op string, err error) error {
 	return fmt.Errorf("redis: %s: %w: %w", op, ErrUnavailable, err)
 }
 
-// waitRev returns once the log is applied up to rev, or the error that
-// keeps it from being.
-func (b *Backend) waitRev(ctx context.Context, rev uint64) error {
+// errLost is why a write or a sync of an epoch the follower went past
+// failed: the store lost that epoch's data.
+var errLost = errors.New("the store lost its data meanwhile")
+
+// waitRev returns once the log of epoch is applied up to rev, or the error
+// that keeps it from being. from is the epoch followed before the write
+// (or the sync) that returned epoch and rev: while the follower is still
+// on from, it has yet to move to epoch; on a third one, epoch is lost.
+func (b *Backend) waitRev(ctx context.Context, rev uint64, epoch, from string) error {
 	for {
 		b.mu.Lock()
-		last, moved, down, closed := b.last, b.moved, b.down, b.closed
+		last, cur, moved, down, closed := b.last, b.epoch, b.moved, b.down, b.closed
 		b.mu.Unlock()
 		switch {
-		case last >= rev:
+		case cur == epoch && last >= rev:
 			return nil
 		case closed:
 			return kv.ErrClosed
 		case down != nil:
 			return unavailable("following the log", down)
+		case cur != epoch && cur != from:
+			return unavailable("following the log", errLost)
 		}
 		select {
 		case <-moved:
@@ -202,14 +212,18 @@ func (b *Backend) waitRev(ctx context.Context, rev uint64) error {
 }
 
 // Sync returns the revision of the store's last change, once it is
-// applied here; see [kv.Syncer].
+// applied here; see [kv.Syncer]. After the store lost data (a new epoch),
+// that is once this machine has read the store again.
 func (b *Backend) Sync(ctx context.Context) (uint64, error) {
-	s, err := b.client.Do(ctx, b.client.B().Hget().Key(b.k.meta).Field("rev").Build()).ToString()
-	if err != nil && !rueidis.IsRedisNil(err) {
+	from := b.currentEpoch()
+	epoch, rev, err := b.hello(ctx)
+	if err != nil {
 		return 0, unavailable("sync", err)
 	}
-	rev, _ := strconv.ParseUint(s, 10, 64)
-	if err := b.waitRev(ctx, rev); err != nil {
+	if epoch != from {
+		b.kick()
+	}
+	if err := b.waitRev(ctx, rev, epoch, from); err != nil {
 		return 0, err
 	}
 	return rev, nil

@@ -121,6 +121,11 @@ func (c Config) options() (rueidis.ClientOption, error) {
 	}
 	o.DisableCache = true      // the store replicates through its log
 	o.ForceSingleClient = true // one server; no cluster discovery
+	// A command fails at once when the connection is lost: retried, the
+	// read of the log would wait for the server to come back (the follower
+	// would never know it was cut off, nor that the server restarted),
+	// and Sync would wait instead of failing with ErrUnavailable.
+	o.DisableRetry = true
 	o.Dialer.Timeout = c.DialTimeout
 	o.ConnWriteTimeout = c.DialTimeout
 	return o, nil

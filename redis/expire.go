@@ -87,7 +87,7 @@ func (b *Backend) expire(xs []expiry) {
 			keys = append(keys, b.k.data(x.key))
 			args = append(args, "x", strconv.FormatUint(x.rev, 10), "0", "0", "0", "")
 		}
-		if _, err := b.runWrite(b.ctx, keys, args, n); err != nil {
+		if _, _, err := b.runWrite(b.ctx, keys, args, n); err != nil {
 			b.log.Debug("redis: expiring keys", "err", err)
 			return
 		}

@@ -16,8 +16,9 @@ import (
 // only if none is there to.
 const grace = 5 * time.Minute
 
-// block is how long one read of the log waits for a change; after it the
-// follower checks that the store is still the one it follows.
+// block is how long one read of the log waits for a change; after it, and
+// at least that often while changes keep coming, the follower checks that
+// the store is still the one it follows.
 const block = 2 * time.Second
 
 // follow reads the store's log and applies it, in order, until Close. A
@@ -53,15 +54,15 @@ func (b *Backend) follow() {
 // resyncs if they cannot be followed.
 func (b *Backend) followOnce() error {
 	b.mu.Lock()
-	last, down, kicked := b.last, b.down, b.kicked
+	last, down, kicked, epoch := b.last, b.down, b.kicked, b.epoch
 	b.kicked = false
 	b.mu.Unlock()
-	if down != nil || kicked {
+	if down != nil || kicked || time.Since(b.checked) >= block {
 		if err := b.check(); err != nil {
 			return err
 		}
 		b.mu.Lock()
-		last = b.last
+		last, epoch = b.last, b.epoch
 		b.mu.Unlock()
 	}
 	cmd := b.client.B().Xread().Count(512).Block(block.Milliseconds()).Streams().Key(b.k.log).Id(strconv.FormatUint(last, 10) + "-0").Build()
@@ -72,7 +73,7 @@ func (b *Backend) followOnce() error {
 	if err != nil {
 		return err
 	}
-	cs, err := b.decode(got[b.k.log], last)
+	cs, err := b.decode(got[b.k.log], last, epoch)
 	if err != nil {
 		b.log.Warn("redis: the store's log cannot be followed; reading the store again", "store", b.cfg.Name, "why", err)
 		return b.resync(b.ctx)
@@ -82,16 +83,14 @@ func (b *Backend) followOnce() error {
 }
 
 // check compares the store's epoch and revision with what was applied:
-// a store that lost its data, or moved on past what can be followed, is
-// read again.
+// a store that lost its data (or is on another server process, see
+// helloScript), or moved on past what can be followed, is read again.
 func (b *Backend) check() error {
-	vals, err := b.client.Do(b.ctx, b.client.B().Hmget().Key(b.k.meta).Field("epoch", "rev").Build()).ToArray()
+	epoch, rev, err := b.hello(b.ctx)
 	if err != nil {
 		return err
 	}
-	epoch, _ := vals[0].ToString()
-	revs, _ := vals[1].ToString()
-	rev, _ := strconv.ParseUint(revs, 10, 64)
+	b.checked = time.Now()
 	b.mu.Lock()
 	same := epoch == b.epoch && rev >= b.last
 	b.mu.Unlock()
@@ -103,11 +102,30 @@ func (b *Backend) check() error {
 	return b.resync(b.ctx)
 }
 
-// kick makes the follower check the store before its next read.
-func (b *Backend) kick() {
+// hello returns the store's epoch and revision (see helloScript: a store
+// without an epoch, or on another server process than its epoch's, gets
+// a new one).
+func (b *Backend) hello(ctx context.Context) (string, uint64, error) {
+	vals, err := helloScript.Exec(ctx, b.client, []string{b.k.meta, b.k.log}, append(b.args(2), "0", "0")).ToArray()
+	if err == nil && len(vals) != 3 {
+		err = fmt.Errorf("%d values from the script", len(vals))
+	}
+	if err != nil {
+		return "", 0, err
+	}
+	epoch, _ := vals[0].ToString()
+	rev, _ := vals[1].AsInt64()
+	return epoch, uint64(rev), nil
+}
+
+// kick makes the follower check the store before its next read; it
+// reports whether it was not to already.
+func (b *Backend) kick() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	was := b.kicked
 	b.kicked = true
+	return !was
 }
 
 func (b *Backend) currentEpoch() string {
@@ -136,10 +154,9 @@ func (b *Backend) setUp() {
 	}
 }
 
-// decode turns log entries into changes after last, in order. It fails on
-// a gap or another epoch.
-func (b *Backend) decode(entries []rueidis.XRangeSlice, last uint64) ([]kv.Change, error) {
-	epoch := b.currentEpoch()
+// decode turns log entries of epoch into changes after last, in order. It
+// fails on a gap or another epoch.
+func (b *Backend) decode(entries []rueidis.XRangeSlice, last uint64, epoch string) ([]kv.Change, error) {
 	var cs []kv.Change
 	for _, e := range entries {
 		fv := e.FieldValues
@@ -258,10 +275,7 @@ func (b *Backend) readStore(ctx context.Context) error {
 	if err != nil {
 		return unavailable("reading the log", err)
 	}
-	b.mu.Lock()
-	b.epoch = epoch
-	b.mu.Unlock()
-	cs, err := b.decode(got, uint64(r0))
+	cs, err := b.decode(got, uint64(r0), epoch)
 	if err != nil {
 		return err // trimmed meanwhile: try again
 	}
@@ -290,7 +304,7 @@ func (b *Backend) readStore(ctx context.Context) error {
 	b.mu.Unlock()
 	b.mirror.Reset(rev, entries)
 	b.mu.Lock()
-	b.last, b.down = rev, nil
+	b.epoch, b.last, b.down = epoch, rev, nil
 	b.wake()
 	b.mu.Unlock()
 	b.landed(nil)

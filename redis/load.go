@@ -71,6 +71,13 @@ func (b *Backend) BeginLoad(ctx context.Context, key string, requester uint64, d
 		return kv.Entry{}, false, true, nil
 	default: // another machine leads it
 		b.mu.Lock()
+		if b.loads[key] != l { // it ended while the script ran: its value landed, or its lock went
+			b.mu.Unlock()
+			if e, ok := b.mirror.Get(key); ok {
+				return e, true, false, nil
+			}
+			return kv.Entry{}, false, false, kvErrorf(kv.ErrLoadAborted, "load %q: aborted: its leader went away", key)
+		}
 		l.leader = 0
 		l.waiters = append(l.waiters, done)
 		b.mu.Unlock()
@@ -84,7 +91,7 @@ func (b *Backend) BeginLoad(ctx context.Context, key string, requester uint64, d
 // lease, whose load another machine took over, gets [kv.ErrLoadAborted].
 func (b *Backend) FinishLoad(ctx context.Context, key string, requester uint64, value []byte, expires time.Time, loadErr error) (uint64, error) {
 	b.mu.Lock()
-	l, machine, closed := b.loads[key], b.machine, b.closed
+	l, machine, closed, from := b.loads[key], b.machine, b.closed, b.epoch
 	b.mu.Unlock()
 	switch {
 	case closed:
@@ -103,13 +110,13 @@ func (b *Backend) FinishLoad(ctx context.Context, key string, requester uint64, 
 	keys := []string{b.k.meta, b.k.log, b.k.data(key)}
 	args := append(b.args(7), strconv.FormatInt(grace.Milliseconds(), 10),
 		"l", l.lock, pxat(expires), "0", strconv.FormatUint(machine<<40, 10), string(value))
-	out, err := b.runWrite(ctx, keys, args, 1)
+	out, epoch, err := b.runWrite(ctx, keys, args, 1)
 	var rev uint64
 	if err == nil {
 		rev, err = outcome(&kv.Write{Key: key}, out[0])
 	}
 	if err == nil {
-		err = b.waitRev(ctx, rev) // its change gives the waiters the entry
+		err = b.waitRev(ctx, rev, epoch, from) // its change gives the waiters the entry
 	}
 	if err != nil {
 		b.releaseLock(key, l.lock, nil)

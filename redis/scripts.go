@@ -4,7 +4,9 @@ import "github.com/redis/rueidis"
 
 // The store's keys, all with the hash tag {name} (one slot, as Lua needs):
 //
-//	{S}:meta          hash: epoch (random, made when absent), rev, machines
+//	{S}:meta          hash: epoch (random, made when absent and when the
+//	                  server process changed), server (the run_id it was
+//	                  made on), rev, machines
 //	{S}:log           stream of changes; entry <rev>-0 holds the changes of
 //	                  one write script up to rev: "epoch" <epoch>, then a
 //	                  header "op rev created pxat owner writer key" and the
@@ -173,8 +175,16 @@ return rev - start
 // raising the revision to ARGV[4] if it is below: after a loss of data,
 // revisions go on above those a machine has seen); with ARGV[5] > 0 it
 // also registers a machine with a lease of that many milliseconds and
-// returns its number.
+// returns its number. A server process other than the one the epoch was
+// made on (a restart, a failover) gets a new epoch: its data may be an
+// older save than the log the machines followed, whose revisions it
+// would give again to other changes; with a new epoch they read it again.
 var helloScript = rueidis.NewLuaScript(prelude + `
+local server = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)') or ''
+if redis.call('HGET', meta, 'server') ~= server then
+  epoch = ARGV[3]
+  redis.call('HSET', meta, 'epoch', epoch, 'server', server)
+end
 if rev < tonumber(ARGV[4]) then
   rev = tonumber(ARGV[4])
   redis.call('HSET', meta, 'rev', rev)

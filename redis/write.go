@@ -22,7 +22,7 @@ func (b *Backend) Apply(ctx context.Context, ws []kv.Write, res []kv.Result, err
 	sent := make([]int, 0, len(ws))
 	toks := make([]uint64, 0, len(ws))
 	b.mu.Lock()
-	closed, machine := b.closed, b.machine
+	closed, machine, from := b.closed, b.machine, b.epoch
 	b.mu.Unlock()
 	for i := range ws {
 		w := &ws[i]
@@ -49,7 +49,7 @@ func (b *Backend) Apply(ctx context.Context, ws []kv.Write, res []kv.Result, err
 	if len(sent) == 0 {
 		return
 	}
-	out, err := b.runWrite(ctx, keys, args, len(sent))
+	out, epoch, err := b.runWrite(ctx, keys, args, len(sent))
 	if err != nil {
 		b.forget(toks)
 		for _, i := range sent {
@@ -62,7 +62,9 @@ func (b *Backend) Apply(ctx context.Context, ws []kv.Write, res []kv.Result, err
 		res[i].Rev, errs[i] = outcome(&ws[i], out[j])
 		top = max(top, res[i].Rev)
 	}
-	err = b.waitRev(ctx, top)
+	if top > 0 {
+		err = b.waitRev(ctx, top, epoch, from)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for j, i := range sent {
@@ -80,17 +82,18 @@ func (b *Backend) Apply(ctx context.Context, ws []kv.Write, res []kv.Result, err
 	}
 }
 
-// runWrite runs the write script and returns its results, one per write.
-func (b *Backend) runWrite(ctx context.Context, keys, args []string, n int) ([]string, error) {
+// runWrite runs the write script and returns its results, one per write,
+// and the store's epoch they are of.
+func (b *Backend) runWrite(ctx context.Context, keys, args []string, n int) ([]string, string, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	msgs, err := writeScript.Exec(ctx, b.client, keys, args).ToArray()
 	if err != nil {
-		return nil, unavailable("write", err)
+		return nil, "", unavailable("write", err)
 	}
 	if len(msgs) != n+1 {
-		return nil, fmt.Errorf("redis: write: %d results for %d writes", len(msgs)-1, n)
+		return nil, "", fmt.Errorf("redis: write: %d results for %d writes", len(msgs)-1, n)
 	}
 	out := make([]string, n)
 	for i := range out {
@@ -100,11 +103,11 @@ func (b *Backend) runWrite(ctx context.Context, keys, args []string, n int) ([]s
 			out[i], _ = msgs[i+1].ToString()
 		}
 	}
-	if epoch, _ := msgs[0].ToString(); epoch != b.currentEpoch() {
+	epoch, _ := msgs[0].ToString()
+	if epoch != b.currentEpoch() && b.kick() {
 		b.log.Warn("redis: the store has a new epoch: its data was lost; reading it again", "store", b.cfg.Name)
-		b.kick()
 	}
-	return out, nil
+	return out, epoch, nil
 }
 
 // outcome turns the script's result of w into its revision or error.

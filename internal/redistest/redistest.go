@@ -38,7 +38,13 @@ func Start(t testing.TB) *Server {
 	s := &Server{t: t, dir: t.TempDir()}
 	s.port = freePort(t)
 	s.start(true)
-	t.Cleanup(s.Stop)
+	t.Cleanup(func() {
+		s.Stop()
+		if t.Failed() {
+			log, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
+			t.Logf("redis-server's log:\n%s", log)
+		}
+	})
 	return s
 }
 
@@ -58,7 +64,7 @@ func (s *Server) start(fresh bool) {
 	_ = fresh
 	cmd := exec.Command("redis-server", args...)
 	cmd.Dir = s.dir
-	out, err := os.Create(filepath.Join(s.dir, "redis.log"))
+	out, err := os.OpenFile(filepath.Join(s.dir, "redis.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -109,13 +115,27 @@ func (s *Server) Stop() {
 // empty.
 func (s *Server) Restart(keep bool) {
 	s.t.Helper()
+	s.Down(keep)
+	s.Up()
+}
+
+// Down kills the server as Restart does (with keep, after SAVE) and leaves
+// it down until [Server.Up].
+func (s *Server) Down(keep bool) {
+	s.t.Helper()
 	if keep {
 		s.Command("SAVE")
 	} else {
 		os.Remove(filepath.Join(s.dir, "dump.rdb"))
 	}
 	s.Stop()
-	s.start(keep)
+}
+
+// Up starts the server again on its port after [Server.Down], with the
+// data saved then, if any.
+func (s *Server) Up() {
+	s.t.Helper()
+	s.start(true)
 }
 
 // Command runs one command with redis-cli and returns its output.
