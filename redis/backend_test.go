@@ -48,7 +48,7 @@ func waiter() (func(kv.Entry, error), chan loadWait) {
 	return func(e kv.Entry, err error) { ch <- loadWait{e, err} }, ch
 }
 
-func waitFor(t *testing.T, ch chan loadWait, what string) loadWait {
+func waitLoad(t *testing.T, ch chan loadWait, what string) loadWait {
 	t.Helper()
 	select {
 	case w := <-ch:
@@ -80,7 +80,7 @@ func TestLoadAcrossMachines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := waitFor(t, ch, "B's waiter"); w.err != nil || string(w.e.Value) != "loaded" || w.e.Rev != rev {
+	if w := waitLoad(t, ch, "B's waiter"); w.err != nil || string(w.e.Value) != "loaded" || w.e.Rev != rev {
 		t.Fatalf("B's waiter got %q rev %d err %v; want %q rev %d", w.e.Value, w.e.Rev, w.err, "loaded", rev)
 	}
 
@@ -94,7 +94,7 @@ func TestLoadAcrossMachines(t *testing.T) {
 	if _, err := a.FinishLoad(ctx, "e", 1, nil, time.Time{}, errors.New("origin down")); err == nil {
 		t.Fatal("FinishLoad with an error returned none")
 	}
-	if w := waitFor(t, ch, "B's waiter of a failed load"); w.err == nil || w.err.Error() != "origin down" {
+	if w := waitLoad(t, ch, "B's waiter of a failed load"); w.err == nil || w.err.Error() != "origin down" {
 		t.Fatalf("B's waiter of a failed load got %v; want the leader's error %q", w.err, "origin down")
 	}
 
