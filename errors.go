@@ -131,6 +131,7 @@ var errCodes = [...]struct {
 	{context.DeadlineExceeded, wire.CodeDeadlineExceeded},
 	{kv.ErrLoadAborted, wire.CodeLoadAborted},
 	{kv.ErrClosed, wire.CodeClosed},
+	{kv.ErrUnavailable, wire.CodeUnavailable},
 }
 
 // encodeErr turns an error into an error reply payload: the code of the

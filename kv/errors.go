@@ -30,6 +30,11 @@ var (
 	ErrLoadAborted = errors.New("kv: load aborted: its loader is gone")
 	// ErrClosed is returned by the calls of a [Backend] after Close.
 	ErrClosed = errors.New("kv: store closed")
+	// ErrUnavailable is the error of a write, a load or a sync while a
+	// remote store cannot be reached (package redis): nothing was waited
+	// for, and reads keep serving the last content. It crosses from the
+	// primary to a worker like the others.
+	ErrUnavailable = errors.New("kv: store unavailable")
 )
 
 // keyError is the error of an operation on a key, read as

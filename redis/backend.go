@@ -33,18 +33,20 @@ type Backend struct {
 	wg      sync.WaitGroup
 	checked time.Time // when the follower last checked the store; its alone
 
-	mu      sync.Mutex
-	machine uint64 // this machine's number in the store
-	epoch   string
-	last    uint64        // the revision of the log applied
-	moved   chan struct{} // closed and replaced when last, down or closed change
-	down    error         // why the log is not being followed, nil while it is
-	kicked  bool          // check the store before the next read of the log
-	closed  bool
-	seq     uint64
-	pending map[uint64]*pendingWrite // by writer token
-	loads   map[string]*load
-	exp     expiries
+	mu         sync.Mutex
+	machine    uint64   // this machine's number in the store
+	leaseToken string   // the value of its lease key
+	orphans    []string // owners whose keys are still to delete (the server was unreachable)
+	epoch      string
+	last       uint64        // the revision of the log applied
+	moved      chan struct{} // closed and replaced when last, down or closed change
+	down       error         // why the log is not being followed, nil while it is
+	kicked     bool          // check the store before the next read of the log
+	closed     bool
+	seq        uint64
+	pending    map[uint64]*pendingWrite // by writer token
+	loads      map[string]*load
+	exp        expiries
 }
 
 // pendingWrite is a write of this machine on its way through the log: its
@@ -74,7 +76,7 @@ func New(ctx context.Context, cfg Config, l kv.Limits) (*Backend, error) {
 	}
 	client, err := rueidis.NewClient(opt)
 	if err != nil {
-		return nil, fmt.Errorf("redis: %w: %w", ErrUnavailable, err)
+		return nil, unavailable("connecting", err)
 	}
 	p := "{" + cfg.Name + "}:"
 	b := &Backend{cfg: cfg, limits: l, log: cfg.Logger, client: client, mirror: kv.NewMirror(),
@@ -109,7 +111,7 @@ func New(ctx context.Context, cfg Config, l kv.Limits) (*Backend, error) {
 func (b *Backend) checkServer(ctx context.Context) error {
 	info, err := b.client.Do(ctx, b.client.B().Info().Section("server").Build()).ToString()
 	if err != nil {
-		return fmt.Errorf("redis: %w: %w", ErrUnavailable, err)
+		return unavailable("connecting", err)
 	}
 	for _, line := range strings.Split(info, "\n") {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:"); ok {
@@ -172,11 +174,6 @@ func (b *Backend) args(n int) []string {
 	a := make([]string, 3, 3+n)
 	a[0], a[1], a[2] = b.k.prefix, strconv.Itoa(b.cfg.LogLength), epochCandidate()
 	return a
-}
-
-// unavailable wraps err, a failure to reach the server.
-func unavailable(op string, err error) error {
-	return fmt.Errorf("redis: %s: %w: %w", op, ErrUnavailable, err)
 }
 
 // errLost is why a write or a sync of an epoch the follower went past

@@ -76,19 +76,28 @@ func (b *Backend) sweep() {
 	}
 }
 
-// expire asks the store to expire keys, 64 at a time; a failure leaves
-// them to the next resync or to Redis's own expiry.
+// expire asks the store to expire keys, 64 at a time; after a failure
+// those left are tried again a second later.
 func (b *Backend) expire(xs []expiry) {
 	for len(xs) > 0 {
 		n := min(len(xs), 64)
 		keys := []string{b.k.meta, b.k.log}
 		args := append(b.args(1+6*n), strconv.FormatInt(grace.Milliseconds(), 10))
+		b.mu.Lock()
+		last := strconv.FormatUint(b.last, 10)
+		b.mu.Unlock()
 		for _, x := range xs[:n] {
 			keys = append(keys, b.k.data(x.key))
-			args = append(args, "x", strconv.FormatUint(x.rev, 10), "0", "0", "0", "")
+			args = append(args, "x", strconv.FormatUint(x.rev, 10), "0", last, "0", "")
 		}
 		if _, _, err := b.runWrite(b.ctx, keys, args, n); err != nil {
-			b.log.Debug("redis: expiring keys", "err", err)
+			b.log.Debug("redis: expiring keys; trying again in a second", "err", err)
+			retry := time.Now().Add(time.Second)
+			b.mu.Lock()
+			for _, x := range xs {
+				b.exp.add(x.key, x.rev, retry)
+			}
+			b.mu.Unlock()
 			return
 		}
 		xs = xs[n:]

@@ -66,7 +66,9 @@ func (b *Backend) followOnce() error {
 		b.mu.Unlock()
 	}
 	cmd := b.client.B().Xread().Count(512).Block(block.Milliseconds()).Streams().Key(b.k.log).Id(strconv.FormatUint(last, 10) + "-0").Build()
-	got, err := b.client.Do(b.ctx, cmd).AsXReadSlices()
+	rctx, cancel := context.WithTimeout(b.ctx, block+b.cfg.DialTimeout) // a frozen server is a lost one
+	got, err := b.client.Do(rctx, cmd).AsXReadSlices()
+	cancel()
 	if rueidis.IsRedisNil(err) { // nothing new: is it still the same store?
 		return b.check()
 	}
@@ -267,6 +269,13 @@ func (b *Backend) readStore(ctx context.Context) error {
 	}
 	epoch, _ := vals[0].ToString()
 	r0, _ := vals[1].AsInt64()
+	if prev := b.currentEpoch(); prev != "" && prev != epoch {
+		// The store lost its data, this machine's registration with it:
+		// another machine may hold its number now.
+		if err := b.register(ctx); err != nil {
+			return err
+		}
+	}
 	content, err := b.scan(ctx)
 	if err != nil {
 		return err

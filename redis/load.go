@@ -35,6 +35,10 @@ func (b *Backend) BeginLoad(ctx context.Context, key string, requester uint64, d
 		return e, true, false, nil
 	}
 	b.mu.Lock()
+	if b.closed { // checked with the insert: Close aborts what it finds
+		b.mu.Unlock()
+		return kv.Entry{}, false, false, kv.ErrClosed
+	}
 	if l := b.loads[key]; l != nil {
 		l.waiters = append(l.waiters, done)
 		b.mu.Unlock()
@@ -66,8 +70,15 @@ func (b *Backend) BeginLoad(ctx context.Context, key string, requester uint64, d
 		return e, err == nil, false, err
 	case what == "l":
 		b.mu.Lock()
-		l.lock = arg
+		mine := b.loads[key] == l
+		if mine {
+			l.lock = arg
+		}
 		b.mu.Unlock()
+		if !mine { // aborted while the script ran (Close, DropOwner): give the lock back
+			b.releaseLock(key, arg, nil)
+			return kv.Entry{}, false, false, kvErrorf(kv.ErrLoadAborted, "load %q: aborted while it started", key)
+		}
 		return kv.Entry{}, false, true, nil
 	default: // another machine leads it
 		b.mu.Lock()
@@ -242,7 +253,7 @@ func (b *Backend) watchLoads() {
 			switch {
 			case err != nil && !rueidis.IsRedisNil(err):
 			case err == nil && strings.HasPrefix(lock, "!"):
-				b.endLoad(key, ls[i], kv.Entry{}, errors.New(lock[1:]))
+				b.endLoad(key, ls[i], kv.Entry{}, leftError(lock[1:]))
 			case err == nil:
 			default:
 				e, _ := b.mirror.Get(key) // zero if absent: ErrLoadAborted
@@ -261,9 +272,13 @@ const errHold = time.Second
 func (b *Backend) releaseLock(key, lock string, loadErr error) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.DialTimeout)
 	defer cancel()
-	msg := ""
-	if loadErr != nil {
-		msg = loadErr.Error()
+	msg := "" // none: the waiters elsewhere try again
+	switch {
+	case loadErr == nil, errors.Is(loadErr, kv.ErrLoadAborted):
+	case errors.Is(loadErr, kv.ErrInvalid):
+		msg = "i" + loadErr.Error()
+	default:
+		msg = "e" + loadErr.Error()
 	}
 	_ = lockScript.Exec(ctx, b.client, []string{b.k.lock(key)}, []string{lock, "0", msg, strconv.FormatInt(errHold.Milliseconds(), 10)}).Error()
 }
@@ -278,4 +293,13 @@ func (b *Backend) machineNumber() uint64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.machine
+}
+
+// leftError is the error a failed load left in its lock: "i" and the text
+// of an error matching kv.ErrInvalid, or "e" and another's.
+func leftError(s string) error {
+	if text, ok := strings.CutPrefix(s, "i"); ok {
+		return &kvError{text: strings.TrimPrefix(text, "kv: "), err: kv.ErrInvalid}
+	}
+	return errors.New(strings.TrimPrefix(s, "e"))
 }

@@ -10,7 +10,8 @@ import (
 // keys its workers own are deleted when a worker exits (DropOwner), or
 // when the lease ends (the machine went away).
 func (b *Backend) register(ctx context.Context) error {
-	args := append(b.args(2), "0", strconv.FormatInt(b.cfg.Lease.Milliseconds(), 10))
+	token := epochCandidate() // random: a number another machine got after a loss is not ours
+	args := append(b.args(3), "0", strconv.FormatInt(b.cfg.Lease.Milliseconds(), 10), token)
 	vals, err := helloScript.Exec(ctx, b.client, []string{b.k.meta, b.k.log}, args).ToArray()
 	if err != nil || len(vals) != 3 {
 		return unavailable("registering this machine", err)
@@ -20,7 +21,7 @@ func (b *Backend) register(ctx context.Context) error {
 		return unavailable("registering this machine", err)
 	}
 	b.mu.Lock()
-	b.machine = uint64(m)
+	b.machine, b.leaseToken = uint64(m), token
 	b.mu.Unlock()
 	return nil
 }
@@ -41,12 +42,18 @@ func (b *Backend) keepLease() {
 		}
 		b.mu.Lock()
 		lease := b.k.prefix + "lease:" + strconv.FormatUint(b.machine, 10)
+		token, orphans := b.leaseToken, b.orphans
+		b.orphans = nil
 		b.mu.Unlock()
-		ok, err := b.client.Do(b.ctx, b.client.B().Pexpire().Key(lease).Milliseconds(b.cfg.Lease.Milliseconds()).Build()).AsBool()
+		if len(orphans) > 0 {
+			b.dropOwners(orphans...)
+		}
+		ok, err := lockScript.Exec(b.ctx, b.client, []string{lease},
+			[]string{token, strconv.FormatInt(b.cfg.Lease.Milliseconds(), 10), "", "0"}).AsInt64()
 		if err != nil {
 			continue // unreachable: try again on the next tick
 		}
-		if !ok {
+		if ok == 0 {
 			b.log.Warn("redis: this machine's lease ended while it was cut off; its workers' owned keys were deleted", "store", b.cfg.Name)
 			_ = b.register(b.ctx)
 		}
@@ -67,7 +74,7 @@ func (b *Backend) reap() {
 
 // DropOwner deletes the keys owner (a worker of this machine) owns and
 // aborts the loads it leads; see [kv.Backend.DropOwner]. If the server
-// cannot be reached, the keys go when this machine's lease ends.
+// cannot be reached, they are deleted once it can.
 func (b *Backend) DropOwner(owner uint64) {
 	b.abortLoads(func(l *load) bool { return l.leader == owner && l.lock != "" }, nil)
 	if owner == 0 {
@@ -79,12 +86,23 @@ func (b *Backend) DropOwner(owner uint64) {
 	if closed {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.DialTimeout)
+	b.dropOwners(b.globalOwner(owner, machine))
+}
+
+// dropOwners deletes the keys of owners (store-wide numbers); if the
+// server cannot be reached they are tried again on the next renewal of
+// the lease.
+func (b *Backend) dropOwners(owners ...string) {
+	ctx, cancel := context.WithTimeout(b.ctx, b.cfg.DialTimeout)
 	defer cancel()
-	args := append(b.args(2), "o", b.globalOwner(owner, machine))
+	args := append(b.args(1+len(owners)), "o")
+	args = append(args, owners...)
 	res, err := dropScript.Exec(ctx, b.client, []string{b.k.meta, b.k.log}, args).AsInt64()
 	if err != nil {
-		b.log.Warn("redis: deleting a worker's owned keys; they go when this machine's lease ends", "owner", owner, "err", err)
+		b.log.Warn("redis: deleting a worker's owned keys; trying again", "owners", owners, "err", err)
+		b.mu.Lock()
+		b.orphans = append(b.orphans, owners...)
+		b.mu.Unlock()
 		return
 	}
 	if res > 0 {

@@ -57,7 +57,6 @@ type writesResult struct {
 	Acked              []int
 	After              int
 	Unavailable, Ctx   int
-	UnavailableAsText  int // crossed the channel from the primary as text only
 	Other              []string
 	Total, OtherErrors int
 }
@@ -130,10 +129,8 @@ func errText(err error) string {
 }
 
 // errClass names how a write failed: "" (it did not), "unavailable"
-// (errors.Is redis.ErrUnavailable), "unavailable-text" (in a worker: the
-// error crossed the channel from the primary, which keeps the sentinels
-// of package kv and of the cluster only, and says it in its text), "ctx"
-// (a context error) or "other".
+// (errors.Is redis.ErrUnavailable, in a worker too: the sentinel crosses
+// the channel), "ctx" (a context error) or "other".
 func errClass(err error) string {
 	switch {
 	case err == nil:
@@ -142,8 +139,6 @@ func errClass(err error) string {
 		return "unavailable"
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
 		return "ctx"
-	case strings.Contains(err.Error(), redis.ErrUnavailable.Error()):
-		return "unavailable-text"
 	}
 	return "other"
 }
@@ -331,8 +326,6 @@ func writes(ctx context.Context, store *kv.KV, who string, max int, d time.Durat
 			continue
 		case "unavailable":
 			res.Unavailable++
-		case "unavailable-text":
-			res.UnavailableAsText++
 		case "ctx":
 			res.Ctx++
 		default:

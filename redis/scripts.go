@@ -88,7 +88,8 @@ end
 // write i; ARGV[4] is the grace Redis keeps an expired key for; then six
 // arguments per write: kind (p put, c create, u update, d delete, l a
 // load's result, x expire: a machine's clock says the key at revision prev
-// is past its deadline, and Redis's clock is not asked), prev (the
+// is past its deadline, and Redis's clock is not asked; its owner is the
+// revision that machine applied), prev (the
 // revision expected; for l the lock's value), pxat, owner, writer, value. It returns the epoch, then per write
 // its revision (0: no change), "e<rev>" (exists), "c<rev>" (conflict) or
 // "l" (the load's lock is not the writer's).
@@ -113,8 +114,10 @@ for i = 1, #KEYS - 2 do
     end
   end
   if kind == 'x' then
-    if not cur and not expired then
-      logc('x', 0, 0, 0, 0, key, '') -- gone from Redis without a change: say so
+    if not cur and not expired and start == tonumber(owner) then
+      -- Gone from Redis without a change, and the caller has seen every
+      -- change (owner holds the revision it applied): say so, once.
+      logc('x', 0, 0, 0, 0, key, '')
     end
     out[#out + 1] = 0
   elseif kind == 'c' and cur then
@@ -174,8 +177,8 @@ return rev - start
 // helloScript returns the epoch and revision (creating the epoch, and
 // raising the revision to ARGV[4] if it is below: after a loss of data,
 // revisions go on above those a machine has seen); with ARGV[5] > 0 it
-// also registers a machine with a lease of that many milliseconds and
-// returns its number. A server process other than the one the epoch was
+// also registers a machine with a lease of that many milliseconds, held
+// under the token ARGV[6], and returns its number. A server process other than the one the epoch was
 // made on (a restart, a failover) gets a new epoch: its data may be an
 // older save than the log the machines followed, whose revisions it
 // would give again to other changes; with a new epoch they read it again.
@@ -192,7 +195,7 @@ end
 local m = 0
 if tonumber(ARGV[5]) > 0 then
   m = redis.call('HINCRBY', meta, 'machines', 1)
-  redis.call('SET', pfx .. 'lease:' .. m, '1', 'PX', ARGV[5])
+  redis.call('SET', pfx .. 'lease:' .. m, ARGV[6], 'PX', ARGV[5])
   redis.call('HSET', pfx .. 'machines', m, '1')
 end
 return {epoch, rev, m}

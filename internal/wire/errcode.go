@@ -39,6 +39,7 @@ const (
 	CodeDeadlineExceeded Code = 24
 	CodeLoadAborted      Code = 25
 	CodeClosed           Code = 26
+	CodeUnavailable      Code = 27
 )
 
 // CodeRemote is set on the code of an error made with Message.ReplyError:
