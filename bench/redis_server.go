@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -24,10 +25,12 @@ type redisServer struct {
 	cmd    *exec.Cmd
 	dir    string
 	port   int
+	exited chan struct{}  // closed once the server has exited and been waited for
 	client rueidis.Client // the bench's own connection: stats, the plain round trip
 }
 
-// startRedis starts a redis-server and waits until it answers.
+// startRedis starts a redis-server, its output in its directory's
+// redis.log, and waits (at most 10 s) until it answers.
 func startRedis() (*redisServer, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -44,30 +47,50 @@ func startRedis() (*redisServer, error) {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	s := &redisServer{dir: dir, port: port}
+	lf, err := os.Create(filepath.Join(dir, "redis.log"))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	s := &redisServer{dir: dir, port: port, exited: make(chan struct{})}
 	s.cmd = exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
-		"--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no", "--logfile", "redis.log")
+		"--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no")
 	s.cmd.Dir = dir
+	s.cmd.Stdout, s.cmd.Stderr = lf, lf
 	dieWithBench(s.cmd)
 	if err := s.cmd.Start(); err != nil {
+		lf.Close()
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("redis-server: %w", err)
 	}
+	go func() {
+		s.cmd.Wait()
+		lf.Close()
+		close(s.exited)
+	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
+		// No keep-alive: rueidis would PING an idle connection every
+		// second, and those PINGs would count among the commands measured.
 		c, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{s.addr()}, DisableCache: true,
-			ForceSingleClient: true, Dialer: net.Dialer{Timeout: time.Second}})
+			ForceSingleClient: true, Dialer: net.Dialer{Timeout: time.Second, KeepAlive: -1}})
 		if err == nil {
 			s.client = c
-			break
+			return s, nil
 		}
-		if time.Now().After(deadline) {
-			s.stop()
-			return nil, fmt.Errorf("redis-server did not answer on %s within 10 s: %w", s.addr(), err)
+		select {
+		case <-s.exited:
+			err = fmt.Errorf("redis-server exited; log ends:\n%s", s.logTail())
+		default:
+			if !time.Now().After(deadline) {
+				time.Sleep(20 * time.Millisecond)
+				continue
+			}
+			err = fmt.Errorf("redis-server did not answer on %s within 10 s: %w; log ends:\n%s", s.addr(), err, s.logTail())
 		}
-		time.Sleep(20 * time.Millisecond)
+		s.stop()
+		return nil, err
 	}
-	return s, nil
 }
 
 func (s *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
@@ -90,18 +113,22 @@ func (s *redisServer) stop() {
 	if s.client != nil {
 		s.client.Close()
 	}
-	exited := make(chan struct{})
-	go func() { s.cmd.Wait(); close(exited) }()
 	if s.cmd.Process.Signal(syscall.SIGTERM) != nil {
 		s.cmd.Process.Kill()
 	}
 	select {
-	case <-exited:
+	case <-s.exited:
 	case <-time.After(5 * time.Second):
 		s.cmd.Process.Kill()
-		<-exited
+		<-s.exited
 	}
 	os.RemoveAll(s.dir)
+}
+
+// logTail is the end of the server's output.
+func (s *redisServer) logTail() string {
+	b, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
+	return string(b[max(0, len(b)-2000):])
 }
 
 // flush empties the server between runs.
