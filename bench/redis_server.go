@@ -18,9 +18,9 @@ import (
 	"github.com/redis/rueidis"
 )
 
-// redisServer is the redis-server the Redis section starts: on a free
-// loopback port, in a directory of its own, without persistence; stopped
-// by its PID.
+// redisServer is a redis-server of the bench's own (the Redis and the
+// sessions sections start one each): on a free loopback port, in a
+// directory of its own, without persistence; stopped by its PID.
 type redisServer struct {
 	cmd    *exec.Cmd
 	dir    string
@@ -36,17 +36,14 @@ func startRedis() (*redisServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redis-server not found (make bench-deps installs it): %w", err)
 	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
 	dir, err := os.MkdirTemp("", "bench-redis-")
 	if err != nil {
 		return nil, err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
 	lf, err := os.Create(filepath.Join(dir, "redis.log"))
 	if err != nil {
 		os.RemoveAll(dir)
@@ -91,6 +88,16 @@ func startRedis() (*redisServer, error) {
 		s.stop()
 		return nil, err
 	}
+}
+
+// freePort is a loopback TCP port nothing listened on a moment ago.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func (s *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
@@ -182,27 +189,51 @@ func (s *redisServer) statsAround(ctx context.Context, f func() error) (before, 
 	return before, after, err
 }
 
-// commandDelta is after - before: the total calls and the commands by
-// count, most first ("evalsha 12, xread 8, ...").
-func commandDelta(before, after map[string]cmdStat) (int64, string) {
+// callCount is one command's calls between two readings.
+type callCount struct {
+	name string
+	n    int64
+}
+
+// callDeltas is after - before: the total calls and each command's, most
+// first (equal counts by name).
+func callDeltas(before, after map[string]cmdStat) (int64, []callCount) {
 	var total int64
-	type c struct {
-		name string
-		n    int64
-	}
-	var cs []c
+	var cs []callCount
 	for name, a := range after {
 		if d := a.calls - before[name].calls; d > 0 {
 			total += d
-			cs = append(cs, c{name, d})
+			cs = append(cs, callCount{name, d})
 		}
 	}
 	sort.Slice(cs, func(i, j int) bool { return cs[i].n > cs[j].n || cs[i].n == cs[j].n && cs[i].name < cs[j].name })
+	return total, cs
+}
+
+// commandDelta is after - before: the total calls and the commands by
+// count, most first ("evalsha 12, xread 8, ...").
+func commandDelta(before, after map[string]cmdStat) (int64, string) {
+	total, cs := callDeltas(before, after)
 	parts := make([]string, len(cs))
-	for i, x := range cs {
-		parts[i] = fmt.Sprintf("%s %d", x.name, x.n)
+	for i, c := range cs {
+		parts[i] = fmt.Sprintf("%s %d", c.name, c.n)
 	}
 	return total, strings.Join(parts, ", ")
+}
+
+// commandsPerRequest is after - before over requests: the calls per
+// request, and the commands per request, upper case, most first ("GET 1.00,
+// EXPIRE 1.00"; "none" without requests or calls).
+func commandsPerRequest(before, after map[string]cmdStat, requests int) (float64, string) {
+	total, cs := callDeltas(before, after)
+	if requests <= 0 || len(cs) == 0 {
+		return 0, "none"
+	}
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = fmt.Sprintf("%s %.2f", strings.ToUpper(c.name), float64(c.n)/float64(requests))
+	}
+	return float64(total) / float64(requests), strings.Join(parts, ", ")
 }
 
 // usecDelta is the microseconds Redis spent in names between before and
