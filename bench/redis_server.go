@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -17,57 +18,86 @@ import (
 	"github.com/redis/rueidis"
 )
 
-// redisServer is the redis-server the Redis section starts: on a free
-// loopback port, in a directory of its own, without persistence; stopped
-// by its PID.
+// redisServer is a redis-server of the bench's own (the Redis and the
+// sessions sections start one each): on a free loopback port, in a
+// directory of its own, without persistence; stopped by its PID.
 type redisServer struct {
 	cmd    *exec.Cmd
 	dir    string
 	port   int
+	exited chan struct{}  // closed once the server has exited and been waited for
 	client rueidis.Client // the bench's own connection: stats, the plain round trip
 }
 
-// startRedis starts a redis-server and waits until it answers.
+// startRedis starts a redis-server, its output in its directory's
+// redis.log, and waits (at most 10 s) until it answers.
 func startRedis() (*redisServer, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		return nil, fmt.Errorf("redis-server not found (make bench-deps installs it): %w", err)
 	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
 	dir, err := os.MkdirTemp("", "bench-redis-")
 	if err != nil {
 		return nil, err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	lf, err := os.Create(filepath.Join(dir, "redis.log"))
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	s := &redisServer{dir: dir, port: port}
+	s := &redisServer{dir: dir, port: port, exited: make(chan struct{})}
 	s.cmd = exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
-		"--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no", "--logfile", "redis.log")
+		"--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no")
 	s.cmd.Dir = dir
+	s.cmd.Stdout, s.cmd.Stderr = lf, lf
 	dieWithBench(s.cmd)
 	if err := s.cmd.Start(); err != nil {
+		lf.Close()
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("redis-server: %w", err)
 	}
+	go func() {
+		s.cmd.Wait()
+		lf.Close()
+		close(s.exited)
+	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
+		// No keep-alive: rueidis would PING an idle connection every
+		// second, and those PINGs would count among the commands measured.
 		c, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{s.addr()}, DisableCache: true,
-			ForceSingleClient: true, Dialer: net.Dialer{Timeout: time.Second}})
+			ForceSingleClient: true, Dialer: net.Dialer{Timeout: time.Second, KeepAlive: -1}})
 		if err == nil {
 			s.client = c
-			break
+			return s, nil
 		}
-		if time.Now().After(deadline) {
-			s.stop()
-			return nil, fmt.Errorf("redis-server did not answer on %s within 10 s: %w", s.addr(), err)
+		select {
+		case <-s.exited:
+			err = fmt.Errorf("redis-server exited; log ends:\n%s", s.logTail())
+		default:
+			if !time.Now().After(deadline) {
+				time.Sleep(20 * time.Millisecond)
+				continue
+			}
+			err = fmt.Errorf("redis-server did not answer on %s within 10 s: %w; log ends:\n%s", s.addr(), err, s.logTail())
 		}
-		time.Sleep(20 * time.Millisecond)
+		s.stop()
+		return nil, err
 	}
-	return s, nil
+}
+
+// freePort is a loopback TCP port nothing listened on a moment ago.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func (s *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
@@ -90,18 +120,22 @@ func (s *redisServer) stop() {
 	if s.client != nil {
 		s.client.Close()
 	}
-	exited := make(chan struct{})
-	go func() { s.cmd.Wait(); close(exited) }()
 	if s.cmd.Process.Signal(syscall.SIGTERM) != nil {
 		s.cmd.Process.Kill()
 	}
 	select {
-	case <-exited:
+	case <-s.exited:
 	case <-time.After(5 * time.Second):
 		s.cmd.Process.Kill()
-		<-exited
+		<-s.exited
 	}
 	os.RemoveAll(s.dir)
+}
+
+// logTail is the end of the server's output.
+func (s *redisServer) logTail() string {
+	b, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
+	return string(b[max(0, len(b)-2000):])
 }
 
 // flush empties the server between runs.
@@ -155,27 +189,51 @@ func (s *redisServer) statsAround(ctx context.Context, f func() error) (before, 
 	return before, after, err
 }
 
-// commandDelta is after - before: the total calls and the commands by
-// count, most first ("evalsha 12, xread 8, ...").
-func commandDelta(before, after map[string]cmdStat) (int64, string) {
+// callCount is one command's calls between two readings.
+type callCount struct {
+	name string
+	n    int64
+}
+
+// callDeltas is after - before: the total calls and each command's, most
+// first (equal counts by name).
+func callDeltas(before, after map[string]cmdStat) (int64, []callCount) {
 	var total int64
-	type c struct {
-		name string
-		n    int64
-	}
-	var cs []c
+	var cs []callCount
 	for name, a := range after {
 		if d := a.calls - before[name].calls; d > 0 {
 			total += d
-			cs = append(cs, c{name, d})
+			cs = append(cs, callCount{name, d})
 		}
 	}
 	sort.Slice(cs, func(i, j int) bool { return cs[i].n > cs[j].n || cs[i].n == cs[j].n && cs[i].name < cs[j].name })
+	return total, cs
+}
+
+// commandDelta is after - before: the total calls and the commands by
+// count, most first ("evalsha 12, xread 8, ...").
+func commandDelta(before, after map[string]cmdStat) (int64, string) {
+	total, cs := callDeltas(before, after)
 	parts := make([]string, len(cs))
-	for i, x := range cs {
-		parts[i] = fmt.Sprintf("%s %d", x.name, x.n)
+	for i, c := range cs {
+		parts[i] = fmt.Sprintf("%s %d", c.name, c.n)
 	}
 	return total, strings.Join(parts, ", ")
+}
+
+// commandsPerRequest is after - before over requests: the calls per
+// request, and the commands per request, upper case, most first ("GET 1.00,
+// EXPIRE 1.00"; "none" without requests or calls).
+func commandsPerRequest(before, after map[string]cmdStat, requests int) (float64, string) {
+	total, cs := callDeltas(before, after)
+	if requests <= 0 || len(cs) == 0 {
+		return 0, "none"
+	}
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = fmt.Sprintf("%s %.2f", strings.ToUpper(c.name), float64(c.n)/float64(requests))
+	}
+	return float64(total) / float64(requests), strings.Join(parts, ", ")
 }
 
 // usecDelta is the microseconds Redis spent in names between before and

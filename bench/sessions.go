@@ -88,12 +88,13 @@ func benchSessions(int) error {
 		return errors.New("no server to measure:\n" + strings.Join(skipped, "\n"))
 	}
 
-	redis, err := startSessionsRedis(ctx, dir)
+	redis, err := startRedis()
 	if err != nil {
 		return err
 	}
 	defer redis.stop()
-	fmt.Fprintf(os.Stderr, "sessions: redis-server %s on %s\n", redis.version, redis.addr)
+	redisVersion := redis.version(ctx)
+	fmt.Fprintf(os.Stderr, "sessions: redis-server %s on %s\n", redisVersion, redis.addr())
 
 	results := make([]sessionsResult, len(servers))
 	for i := range results {
@@ -125,7 +126,7 @@ func benchSessions(int) error {
 			results[i].commands = append(results[i].commands, cmds)
 		}
 	}
-	printSessions(secs, rounds, servers, results, skipped, redis.version)
+	printSessions(secs, rounds, servers, results, skipped, redisVersion)
 
 	mem, err := memoryStoreCheck(ctx, dir, redis, ours)
 	if err != nil {
@@ -138,7 +139,7 @@ func benchSessions(int) error {
 // sessionsRun measures s once: it starts s, checks the contract, logs in,
 // warms up, and runs wrk with the cookie while counting Redis's commands.
 // It adds the figures to out and returns the Redis commands per request.
-func sessionsRun(ctx context.Context, s *sessionServer, dir string, redis *sessionsRedis, secs int, out samples) (string, error) {
+func sessionsRun(ctx context.Context, s *sessionServer, dir string, redis *redisServer, secs int, out samples) (string, error) {
 	port, err := freePort()
 	if err != nil {
 		return "", err
@@ -164,21 +165,19 @@ func sessionsRun(ctx context.Context, s *sessionServer, dir string, redis *sessi
 	if _, err := sessionsWrk(ctx, addr, cookie, sessionsWarmSecs); err != nil {
 		return "", fmt.Errorf("warm-up: %w", err)
 	}
-	if err := redis.resetStats(); err != nil {
+	before, err := redis.commandStats(ctx)
+	if err != nil {
 		return "", fmt.Errorf("redis: %w", err)
 	}
 	w, err := sessionsWrk(ctx, addr, cookie, secs)
 	if err != nil {
 		return "", err
 	}
-	calls, err := redis.commands()
+	after, err := redis.commandStats(ctx)
 	if err != nil {
 		return "", fmt.Errorf("redis: %w", err)
 	}
-	total := 0
-	for _, n := range calls {
-		total += n
-	}
+	perRequest, byName := commandsPerRequest(before, after, w.Requests)
 	if p.exited() {
 		return "", fmt.Errorf("the server exited during the run; log ends:\n%s", p.logTail())
 	}
@@ -187,9 +186,9 @@ func sessionsRun(ctx context.Context, s *sessionServer, dir string, redis *sessi
 	out.add("p99", w.P99)
 	out.add("errors", float64(w.Errors))
 	if w.Requests > 0 {
-		out.add("cmds", float64(total)/float64(w.Requests))
+		out.add("cmds", perRequest)
 	}
-	return describeCommands(calls, w.Requests), nil
+	return byName, nil
 }
 
 // sessionsWrkOut is what bench/wrk_report.lua prints.

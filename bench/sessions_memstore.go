@@ -33,7 +33,7 @@ type memResult struct {
 
 // memoryStoreCheck checks Node's cluster with its MemoryStore and, when it
 // builds, gocluster, each started fresh.
-func memoryStoreCheck(ctx context.Context, dir string, redis *sessionsRedis, ours *sessionServer) ([]memResult, error) {
+func memoryStoreCheck(ctx context.Context, dir string, redis *redisServer, ours *sessionServer) ([]memResult, error) {
 	var out []memResult
 	node, why := nodeSessions("memory")
 	if node == nil {
@@ -58,7 +58,7 @@ func memoryStoreCheck(ctx context.Context, dir string, redis *sessionsRedis, our
 }
 
 // memCheckOne starts s, logs in once and sends the requests.
-func memCheckOne(ctx context.Context, s *sessionServer, dir string, redis *sessionsRedis) (memResult, error) {
+func memCheckOne(ctx context.Context, s *sessionServer, dir string, redis *redisServer) (memResult, error) {
 	fmt.Fprintf(os.Stderr, "sessions: MemoryStore check, %s\n", s.name)
 	r := memResult{name: s.name, workers: map[string][2]int{}}
 	port, err := freePort()
