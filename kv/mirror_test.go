@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gocluster/cluster/kv"
+	"github.com/gocluster/cluster/kv/kvtest"
 )
 
 // waitTimeout bounds every wait of these tests.
@@ -19,25 +20,21 @@ const waitTimeout = 10 * time.Second
 // unsubscribes every Sink it subscribed (joining their goroutines). A KV
 // on it keeps a replica of its own: its Mirror is a field, not a method.
 type remote struct {
-	*kv.Mirror
-	wrap func(kv.Sink) kv.Sink
+	*kvtest.MirrorBackend
 
-	mu  sync.Mutex // orders the writes; guards ids
+	mu  sync.Mutex // guards ids
 	ids map[uint64]bool
 }
 
 func newRemote(m *kv.Mirror, wrap func(kv.Sink) kv.Sink) *remote {
-	return &remote{Mirror: m, wrap: wrap, ids: make(map[uint64]bool)}
+	return &remote{MirrorBackend: &kvtest.MirrorBackend{Mirror: m, Wrap: wrap}, ids: make(map[uint64]bool)}
 }
 
 func (r *remote) Subscribe(id uint64, sink kv.Sink) error {
 	r.mu.Lock()
 	r.ids[id] = true
 	r.mu.Unlock()
-	if r.wrap != nil {
-		sink = r.wrap(sink)
-	}
-	return r.Mirror.Subscribe(id, sink)
+	return r.MirrorBackend.Subscribe(id, sink)
 }
 
 func (r *remote) subscriptions() int {
@@ -46,38 +43,7 @@ func (r *remote) subscriptions() int {
 	return len(r.ids)
 }
 
-// Apply makes the store's change of each put or delete and replicates it.
-func (r *remote) Apply(_ context.Context, ws []kv.Write, res []kv.Result, errs []error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for i, w := range ws {
-		res[i], errs[i] = kv.Result{}, nil
-		c := kv.Change{Op: kv.OpPut, Key: w.Key, Value: w.Value, Rev: r.Rev() + 1, Expires: w.Expires,
-			Owner: w.Owner, Origin: w.Origin, Tag: w.Tag}
-		switch _, ok := r.Get(w.Key); {
-		case w.Kind == kv.WriteDelete && !ok:
-			continue
-		case w.Kind == kv.WriteDelete:
-			c = kv.Change{Op: kv.OpDelete, Key: w.Key, Rev: c.Rev, Origin: w.Origin, Tag: w.Tag}
-		case w.Kind != kv.WritePut:
-			errs[i] = fmt.Errorf("kv: test remote: %v: %w", w.Kind, kv.ErrInvalid)
-			continue
-		}
-		r.Replicate([]kv.Change{c})
-		res[i].Rev = c.Rev
-	}
-}
-
-func (r *remote) BeginLoad(context.Context, string, uint64, func(kv.Entry, error)) (kv.Entry, bool, bool, error) {
-	return kv.Entry{}, false, false, fmt.Errorf("kv: test remote: no loads: %w", kv.ErrInvalid)
-}
-
-func (r *remote) FinishLoad(context.Context, string, uint64, []byte, time.Time, error) (uint64, error) {
-	return 0, fmt.Errorf("kv: test remote: no loads: %w", kv.ErrInvalid)
-}
-
-func (r *remote) DropOwner(uint64) {}
-
+// Close ends every subscription, then the Mirror.
 func (r *remote) Close() error {
 	r.mu.Lock()
 	ids := r.ids
@@ -86,14 +52,13 @@ func (r *remote) Close() error {
 	for id := range ids {
 		r.Unsubscribe(id)
 	}
-	r.Mirror.Close()
-	return nil
+	return r.MirrorBackend.Close()
 }
 
 // exposed is a remote whose Mirror a KV reads directly.
 type exposed struct{ *remote }
 
-func (e exposed) Mirror() *kv.Mirror { return e.remote.Mirror }
+func (e exposed) Mirror() *kv.Mirror { return e.remote.MirrorBackend.Mirror }
 
 // put and del are changes of the store at rev.
 func put(key, value string, rev uint64) kv.Change {

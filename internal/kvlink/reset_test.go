@@ -1,7 +1,6 @@
 package kvlink
 
 import (
-	"context"
 	"encoding/binary"
 	"fmt"
 	"net"
@@ -14,61 +13,12 @@ import (
 	"github.com/gocluster/cluster/internal/state"
 	"github.com/gocluster/cluster/internal/wire"
 	"github.com/gocluster/cluster/kv"
+	"github.com/gocluster/cluster/kv/kvtest"
 )
-
-// mirrorBackend is a Backend on a kv.Mirror, as a remote one is: the
-// store's changes reach the Mirror through Replicate (the test's, and those
-// the workers' puts and deletes make, with their Origin and Tag). Its
-// Subscribe wraps each sink with wrap, if set.
-type mirrorBackend struct {
-	*kv.Mirror
-	wrap func(kv.Sink) kv.Sink
-	mu   sync.Mutex // orders the writes
-}
-
-func (b *mirrorBackend) Subscribe(id uint64, sink kv.Sink) error {
-	if b.wrap != nil {
-		sink = b.wrap(sink)
-	}
-	return b.Mirror.Subscribe(id, sink)
-}
-
-func (b *mirrorBackend) Apply(_ context.Context, ws []kv.Write, res []kv.Result, errs []error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for i, w := range ws {
-		res[i], errs[i] = kv.Result{}, nil
-		c := kv.Change{Op: kv.OpPut, Key: w.Key, Value: w.Value, Rev: b.Rev() + 1, Expires: w.Expires,
-			Owner: w.Owner, Origin: w.Origin, Tag: w.Tag}
-		switch _, ok := b.Get(w.Key); {
-		case w.Kind == kv.WriteDelete && !ok:
-			continue
-		case w.Kind == kv.WriteDelete:
-			c = kv.Change{Op: kv.OpDelete, Key: w.Key, Rev: c.Rev, Origin: w.Origin, Tag: w.Tag}
-		case w.Kind != kv.WritePut:
-			errs[i] = fmt.Errorf("kv: test mirror: %v: %w", w.Kind, kv.ErrInvalid)
-			continue
-		}
-		b.Replicate([]kv.Change{c})
-		res[i].Rev = c.Rev
-	}
-}
-
-func (b *mirrorBackend) BeginLoad(context.Context, string, uint64, func(kv.Entry, error)) (kv.Entry, bool, bool, error) {
-	return kv.Entry{}, false, false, fmt.Errorf("kv: test mirror: no loads: %w", kv.ErrInvalid)
-}
-
-func (b *mirrorBackend) FinishLoad(context.Context, string, uint64, []byte, time.Time, error) (uint64, error) {
-	return 0, fmt.Errorf("kv: test mirror: no loads: %w", kv.ErrInvalid)
-}
-
-func (b *mirrorBackend) DropOwner(uint64) {}
-
-func (b *mirrorBackend) Close() error { b.Mirror.Close(); return nil }
 
 // newMirrorPrimary returns a primary whose Server serves b (closed in t's
 // cleanup, after every worker's); it has no engine nor handle of its own.
-func newMirrorPrimary(t *testing.T, maxFrame int, b *mirrorBackend) *primary {
+func newMirrorPrimary(t *testing.T, maxFrame int, b *kvtest.MirrorBackend) *primary {
 	t.Cleanup(func() { b.Close() })
 	return &primary{srv: NewServer(b, maxFrame), max: maxFrame}
 }
@@ -207,7 +157,7 @@ func watchUntil(t *testing.T, ch <-chan kv.WatchEvent, key string) map[string]kv
 // included, follow.
 func TestResetOverTheLink(t *testing.T) {
 	const maxFrame = 8 << 10 // the contents take many frames
-	b := &mirrorBackend{Mirror: kv.NewMirror()}
+	b := &kvtest.MirrorBackend{Mirror: kv.NewMirror()}
 	fill(b.Mirror, 300)
 	p := newMirrorPrimary(t, maxFrame, b)
 	c := ctx(t)
@@ -325,7 +275,7 @@ func (g *gatedConn) Piece(rev uint64, es []state.Entry, last bool) {
 func TestResetDuringSubscribe(t *testing.T) {
 	const maxFrame = 8 << 10
 	g := &gatedConn{waiting: make(chan struct{}), step: make(chan struct{}), opened: make(chan struct{})}
-	b := &mirrorBackend{Mirror: kv.NewMirror(), wrap: func(s kv.Sink) kv.Sink { g.Sink = s; return g }}
+	b := &kvtest.MirrorBackend{Mirror: kv.NewMirror(), Wrap: func(s kv.Sink) kv.Sink { g.Sink = s; return g }}
 	fill(b.Mirror, 400) // several pieces of 128 KiB
 	p := newMirrorPrimary(t, maxFrame, b)
 	c := ctx(t)
