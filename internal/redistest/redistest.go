@@ -5,7 +5,6 @@ package redistest
 
 import (
 	"bufio"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -37,7 +36,7 @@ func Start(t testing.TB) *Server {
 	}
 	s := &Server{t: t, dir: t.TempDir()}
 	s.port = freePort(t)
-	s.start(true)
+	s.start()
 	t.Cleanup(func() {
 		s.Stop()
 		if t.Failed() {
@@ -57,11 +56,10 @@ func (s *Server) URL() string { return "redis://" + s.Addr() }
 // PID is the server process's.
 func (s *Server) PID() int { return s.cmd.Process.Pid }
 
-func (s *Server) start(fresh bool) {
+func (s *Server) start() {
 	s.t.Helper()
 	args := []string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--dir", s.dir,
 		"--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no"}
-	_ = fresh
 	cmd := exec.Command("redis-server", args...)
 	cmd.Dir = s.dir
 	out, err := os.OpenFile(filepath.Join(s.dir, "redis.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -135,7 +133,7 @@ func (s *Server) Down(keep bool) {
 // data saved then, if any.
 func (s *Server) Up() {
 	s.t.Helper()
-	s.start(true)
+	s.start()
 }
 
 // Command runs one command with redis-cli and returns its output.
@@ -156,5 +154,3 @@ func freePort(t testing.TB) int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
-
-var _ = fmt.Sprint
