@@ -142,7 +142,10 @@ type Write struct {
 	// Origin and Tag are handed back on the [Change] this write makes (a
 	// Backend must carry them): a transport sets them to the writer's
 	// subscription id and request, so that the change sent to the writer
-	// also answers the write.
+	// also answers the write. A Backend that could not hand the change
+	// over with them (a fresh content, [Sink.Reset], covered it) sets the
+	// Write's Tag to 0 before Apply returns: the transport then answers
+	// the write itself.
 	Origin, Tag uint64
 }
 

@@ -80,7 +80,7 @@ func (b *Backend) followOnce() error {
 		b.log.Warn("redis: the store's log cannot be followed; reading the store again", "store", b.cfg.Name, "why", err)
 		return b.resync(b.ctx)
 	}
-	b.apply(cs, "")
+	b.apply(cs)
 	return nil
 }
 
@@ -219,7 +219,7 @@ func (b *Backend) parseChange(header, value string) (kv.Change, error) {
 
 // apply hands changes (decoded, in order, after b.last) to the mirror,
 // with the Origin and Tag of this machine's writes, and wakes the writers.
-func (b *Backend) apply(cs []kv.Change, _ string) {
+func (b *Backend) apply(cs []kv.Change) {
 	if len(cs) == 0 {
 		return
 	}

@@ -71,8 +71,8 @@ func (b *Backend) Apply(ctx context.Context, ws []kv.Write, res []kv.Result, err
 		p := b.pending[toks[j]]
 		delete(b.pending, toks[j])
 		switch {
-		case res[i].Rev == 0 || p == nil:
-		case p.handed:
+		case res[i].Rev == 0:
+		case p != nil && p.handed:
 			// Its change went out with the Tag: it is the answer.
 		case err != nil:
 			res[i], errs[i] = kv.Result{}, err
