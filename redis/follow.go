@@ -66,8 +66,12 @@ func (b *Backend) followOnce() error {
 		b.mu.Unlock()
 	}
 	cmd := b.client.B().Xread().Count(512).Block(block.Milliseconds()).Streams().Key(b.k.log).Id(strconv.FormatUint(last, 10) + "-0").Build()
-	rctx, cancel := context.WithTimeout(b.ctx, block+b.cfg.DialTimeout) // a frozen server is a lost one
+	// A frozen server is a lost one: the read is cancelled once it is late
+	// (a cancel, not a deadline: the client then still stops at Close).
+	rctx, cancel := context.WithCancel(b.ctx)
+	late := time.AfterFunc(block+b.cfg.DialTimeout, cancel)
 	got, err := b.client.Do(rctx, cmd).AsXReadSlices()
+	late.Stop()
 	cancel()
 	if rueidis.IsRedisNil(err) { // nothing new: is it still the same store?
 		return b.check()
