@@ -39,14 +39,19 @@
 // # When Redis is unreachable or loses data
 //
 // Reads keep serving the last content. Writes, Load and Sync fail at once
-// with an error matching [ErrUnavailable] (or their context's). When the
-// server is back the primary resumes from the last revision it applied; if
-// the log no longer holds that point (it keeps about Config.LogLength
-// writes), or the store is not the one it followed (a new epoch: the data
-// was lost, flushed or replaced by a stale replica), it reads the whole
-// store again and hands every worker the fresh content (kv.Sink.Reset):
-// never a gap served silently. After a loss, revisions go on above those
-// the machine had seen.
+// with an error matching [ErrUnavailable] (or their context's, and a
+// frozen server counts as unreachable after Config.DialTimeout). When the
+// connection comes back the primary resumes from the last revision it
+// applied; if the log no longer holds that point (it keeps about
+// Config.LogLength writes), or the store is not the one it followed, it
+// reads the whole store again and hands every worker the fresh content
+// (kv.Sink.Reset): never a gap served silently. The store is another one
+// (a new epoch) when its data was flushed, and whenever another server
+// process serves it: a restart, even from a save, or a failover to a
+// replica, since either may have lost the last writes; every machine then
+// reads the store again, once. After a loss, revisions go on above those
+// the machine had seen. Reading the store walks the keys of its database
+// (SCAN): a store in a database of its own (Config.DB) is read fastest.
 //
 // What a Redis failover can lose: Redis replicates asynchronously, so
 // writes acknowledged by a primary that dies before its replica got them
