@@ -143,7 +143,7 @@ func (kv *KV) Get(key string) (e Entry, ok bool) {
 	if !x.Found() {
 		return e, false
 	}
-	e.Key, e.Value, e.Rev, e.Created = key, x.Value(), x.Rev(), x.Created()
+	e.Key, e.Value, e.Rev, e.Created, e.Owner = key, x.Value(), x.Rev(), x.Created(), x.Owner()
 	if exp := x.Expires(); exp != 0 {
 		e.Expires = time.Unix(0, exp)
 	}

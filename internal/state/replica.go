@@ -87,6 +87,9 @@ func (x Ref) Created() uint64 { return x.n.created }
 // Expires returns the deadline in Unix nanoseconds, 0 for none.
 func (x Ref) Expires() int64 { return x.n.expiry() }
 
+// Owner returns the entry's owner, 0 for none.
+func (x Ref) Owner() uint64 { return x.n.ownerID() }
+
 // Rev returns the revision of the last event or snapshot applied. When it
 // returns x, Get already reflects every change up to x.
 func (r *Replica) Rev() uint64 { return r.rev.Load() }
