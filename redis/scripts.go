@@ -49,9 +49,9 @@ local function logc(op, created, pxat, owner, writer, key, value)
   fields[#fields + 1] = op .. ' ' .. rev .. ' ' .. created .. ' ' .. pxat .. ' ' .. owner .. ' ' .. writer .. ' ' .. key
   fields[#fields + 1] = value
 end
-local function parse(v)
+local function parse(v) -- the revision as a number; created, pxat and owner as they are written
   local r, c, x, o = string.match(v, '^(%d+) (%d+) (%d+) (%d+) ')
-  return tonumber(r), tonumber(c), x, o
+  return tonumber(r), c, x, o
 end
 local function own(owner, k, add)
   if owner == '0' then return end
@@ -136,18 +136,21 @@ for i = 1, #KEYS - 2 do
       out[#out + 1] = 0
     end
   else
-    local created = rev + 1
+    rev = rev + 1
+    local rs = tostring(rev) -- formatted once: a number's formatting is most of a put's own cost
+    local created = rs
     if cur then created = ccreated end
     if cur and cowner ~= owner then own(cowner, k, false) end
     own(owner, k, true)
-    local v = (rev + 1) .. ' ' .. created .. ' ' .. pxat .. ' ' .. owner .. ' ' .. value
+    local head = rs .. ' ' .. created .. ' ' .. pxat .. ' ' .. owner
     if pxat ~= '0' then
-      redis.call('SET', k, v, 'PXAT', tonumber(pxat) + tonumber(ARGV[4]))
+      redis.call('SET', k, head .. ' ' .. value, 'PXAT', tonumber(pxat) + tonumber(ARGV[4]))
     else
-      redis.call('SET', k, v)
+      redis.call('SET', k, head .. ' ' .. value)
     end
     if kind == 'l' then redis.call('DEL', pfx .. 'lock:' .. key) end
-    logc('p', created, pxat, owner, writer, key, value)
+    fields[#fields + 1] = 'p ' .. rs .. ' ' .. created .. ' ' .. pxat .. ' ' .. owner .. ' ' .. writer .. ' ' .. key
+    fields[#fields + 1] = value
     out[#out + 1] = rev
   end
 end
