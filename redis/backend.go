@@ -31,7 +31,7 @@ type Backend struct {
 	stop    context.CancelFunc
 	ctx     context.Context
 	wg      sync.WaitGroup
-	checked time.Time // when the follower last checked the store; its alone
+	checked time.Time // when the follower last checked the store; the follower's alone
 
 	mu         sync.Mutex
 	machine    uint64   // this machine's number in the store
