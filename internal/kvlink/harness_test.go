@@ -182,6 +182,12 @@ func (p *primary) connectReady(t *testing.T, id int) *worker {
 // cleanup.
 func (p *primary) connectBare(t *testing.T, id int) *worker {
 	pEnd, wEnd := net.Pipe()
+	return p.connectEnds(t, id, pEnd, wEnd)
+}
+
+// connectEnds is connectBare over the given ends of a pipe: the primary's
+// and the worker's.
+func (p *primary) connectEnds(t *testing.T, id int, pEnd, wEnd net.Conn) *worker {
 	w := &worker{t: t, id: id, peer: &testPeer{id: id}, wDone: make(chan struct{}), pDone: make(chan struct{})}
 	w.pl = link.New(wire.NewConn(pEnd, p.max), p.max, testErrors)
 	w.wl = link.New(wire.NewConn(wEnd, p.max), p.max, testErrors)

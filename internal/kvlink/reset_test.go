@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gocluster/cluster/internal/link"
 	"github.com/gocluster/cluster/internal/state"
 	"github.com/gocluster/cluster/internal/wire"
 	"github.com/gocluster/cluster/kv"
@@ -78,33 +77,8 @@ func (c *frameCount) counts() (reps, resets int) {
 func (p *primary) connectCounted(t *testing.T, id int) (*worker, *frameCount) {
 	pEnd, wEnd := net.Pipe()
 	counted := &frameCount{Conn: pEnd}
-	w := &worker{t: t, id: id, peer: &testPeer{id: id}, wDone: make(chan struct{}), pDone: make(chan struct{})}
-	w.pl = link.New(wire.NewConn(counted, p.max), p.max, testErrors)
-	w.wl = link.New(wire.NewConn(wEnd, p.max), p.max, testErrors)
-	w.conn = p.srv.Attach(w.pl, w.peer)
-	w.client = NewClient(w.wl, id, func() error { return nil })
+	w := p.connectEnds(t, id, counted, wEnd)
 	w.kv = kv.New(w.client)
-	for _, l := range []*link.Link{w.pl, w.wl} {
-		if err := l.Enqueue(wire.TypeHello, 0, 0, wire.HelloPayload()); err != nil {
-			t.Fatalf("hello: %v", err)
-		}
-	}
-	go func() {
-		defer close(w.pDone)
-		w.pErr = w.pl.Run(nil)
-		w.pl.Close(w.pErr)
-	}()
-	go func() {
-		defer close(w.wDone)
-		w.wErr = w.wl.Run(nil)
-		w.wl.Close(w.wErr)
-	}()
-	t.Cleanup(func() {
-		w.disconnect()
-		if cuts := w.peer.cutOffs(); len(cuts) != 0 {
-			t.Errorf("worker %d was cut off: %v", id, cuts)
-		}
-	})
 	return w, counted
 }
 
