@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"runtime"
 	"time"
 
@@ -73,6 +74,13 @@ type Settings struct {
 	// A worker that cannot start because of it fails with an error naming
 	// it.
 	Dir string
+	// ExtraFiles are open files every worker inherits as its descriptors 3,
+	// 4... (os/exec's Cmd.ExtraFiles), in order; the library's own channel
+	// comes after them. The primary keeps them open: they are the caller's
+	// to close after Run. Listening sockets bound by the caller (or passed
+	// by systemd) go here to reach programs that don't use this package;
+	// [Primary.Setup] changes them for workers forked later.
+	ExtraFiles []*os.File
 	// Silent pipes each worker's stdout and stderr through the primary, each
 	// line prefixed with "[worker N] ", instead of letting workers write to
 	// the primary's stdout and stderr directly.

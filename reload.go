@@ -14,6 +14,7 @@ type slotInfo struct {
 	settings Settings
 	env      []string
 	exe      *exeRef // the program its generation runs; nil until its first start
+	starts   int     // workers started in it so far
 }
 
 // newSlot adds a slot to keep filled (supervisor goroutine). exe, if not

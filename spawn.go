@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,7 +61,8 @@ func (p *Primary) spawn(slot, streak int) (*Worker, error) {
 	}
 	p.nextID++
 	id := p.nextID
-	spec := proc.Spec{Name: exe, Args: args, Env: p.workerEnv(s, env, id, gen, len(child)), Dir: s.Dir, Files: child,
+	files := append(slices.Clip(s.ExtraFiles), child...) // the channel after ExtraFiles
+	spec := proc.Spec{Name: exe, Args: args, Env: p.workerEnv(s, env, id, gen, len(s.ExtraFiles), len(child)), Dir: s.Dir, Files: files,
 		Stdout: os.Stdout, Stderr: os.Stderr}
 	if path, err := proc.Resolve(exe); err == nil { // else the start fails with err
 		if info.exe == nil {
@@ -81,7 +83,8 @@ func (p *Primary) spawn(slot, streak int) (*Worker, error) {
 		ep.Close(err)
 		return nil, p.forkFailed(id, fmt.Errorf("cluster: fork worker %d (%s): %w", id, exe, err))
 	}
-	w := &Worker{id: id, slot: slot, gen: gen, started: time.Now(), p: p, proc: pr, ep: ep,
+	info.starts++
+	w := &Worker{id: id, slot: slot, gen: gen, restarts: info.starts - 1, started: time.Now(), p: p, proc: pr, ep: ep,
 		settings: s, env: env, exited: make(chan struct{}), readerDone: make(chan struct{})}
 	p.table[id] = w
 	p.publishWorkers()
@@ -103,7 +106,9 @@ func (p *Primary) forkFailed(id int, err error) error {
 	return err
 }
 
-func (p *Primary) workerEnv(s Settings, extra []string, id, gen, fds int) []string {
+// workerEnv is a worker's environment; its channel's fds descriptors come
+// after the first 3 and the skip of Settings.ExtraFiles.
+func (p *Primary) workerEnv(s Settings, extra []string, id, gen, skip, fds int) []string {
 	env := append(append(os.Environ(), s.Env...), extra...)
 	if n := p.cfg.WorkerProcs; n != -1 && !hasProcs(env) && (n > 0 || p.cfg.Workers > 0) {
 		if n == 0 {
@@ -111,11 +116,12 @@ func (p *Primary) workerEnv(s Settings, extra []string, id, gen, fds int) []stri
 		}
 		env = append(env, "GOMAXPROCS="+strconv.Itoa(n))
 	}
-	// ExtraFiles start at 3: [socket] or [read pipe, write pipe, socket].
+	// The channel's files follow: [socket] or [read pipe, write pipe, socket].
+	first := 3 + skip
 	if fds == 3 {
-		env = append(env, envIPCPipes+"=3,4")
+		env = append(env, envIPCPipes+"="+strconv.Itoa(first)+","+strconv.Itoa(first+1))
 	}
-	return append(env, envWorkerID+"="+strconv.Itoa(id), envGeneration+"="+strconv.Itoa(gen), envIPCFD+"="+strconv.Itoa(2+fds),
+	return append(env, envWorkerID+"="+strconv.Itoa(id), envGeneration+"="+strconv.Itoa(gen), envIPCFD+"="+strconv.Itoa(first+fds-1),
 		envMaxMessage+"="+strconv.Itoa(p.cfg.MaxMessageSize))
 }
 

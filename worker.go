@@ -21,6 +21,7 @@ type Worker struct {
 	id       int
 	slot     int // stable across restarts: a replacement takes its predecessor's
 	gen      int // generation: 1, then one more for each reload
+	restarts int // workers that ran in its slot before it
 	started  time.Time
 	p        *Primary
 	proc     proc.Process
@@ -48,6 +49,14 @@ func (w *Worker) ID() int { return w.id }
 // workers Run starts, one more for each reload (see Primary.Reload). A
 // replacement of a crashed worker keeps its predecessor's generation.
 func (w *Worker) Generation() int { return w.gen }
+
+// Started returns when the worker process was started.
+func (w *Worker) Started() time.Time { return w.started }
+
+// Restarts returns how many workers ran before this one in its place: it
+// replaces the last of them, which exited (crashed, or was recycled). A
+// worker started by [Primary.Fork], [Primary.Scale] or a reload has 0.
+func (w *Worker) Restarts() int { return w.restarts }
 
 // PID returns the worker's process id, for display. The primary never
 // signals a worker by this number, only through its process handle.
