@@ -24,16 +24,19 @@ STATICCHECK_SYSTEMS ?= linux/amd64 linux/386 darwin/arm64 windows/amd64
 
 test: deps fmt vet staticcheck race allocs fuzz cross
 
-# What the tests need beyond Go itself: staticcheck, and redis-server (the
-# Redis backend's tests start their own, on free loopback ports). The tests
-# start real worker processes from the test binary and use /bin/sh as a
-# foreign worker.
+# What the tests need beyond Go itself: staticcheck; redis-server (the
+# Redis backend's tests start their own, on free loopback ports); Node and
+# Python (gocluster run serves through programs in both) and tmux (gocluster
+# top is checked in a real terminal). The tests start real worker processes
+# from the test binary and use /bin/sh as a foreign worker.
 deps:
 	@command -v $(GO) >/dev/null || { echo "make test: Go is not on PATH"; exit 1; }
-	@command -v redis-server >/dev/null || { echo "installing redis-server"; \
+	@need=; for c in redis-server:redis-server node:nodejs python3:python3 tmux:tmux; do \
+		command -v $${c%%:*} >/dev/null || need="$$need $${c#*:}"; done; \
+	[ -z "$$need" ] || { echo "installing$$need"; \
 		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
-		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends redis-server >/dev/null || \
-		{ echo "make test: install redis-server (Debian: apt-get install redis-server)"; exit 1; }; }
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$need >/dev/null || \
+		{ echo "make test: install$$need (Debian: apt-get install$$need)"; exit 1; }; }
 	@case "$$($(STATICCHECK) -version 2>/dev/null)" in *"($(STATICCHECK_VERSION))"*) ;; *) \
 		echo "installing staticcheck $(STATICCHECK_VERSION)"; \
 		GOBIN= $(GO) install honnef.co/go/tools/cmd/staticcheck@v$(STATICCHECK_VERSION) || exit 1;; \

@@ -1,0 +1,24 @@
+package main
+
+// The environment the primary gives each worker's launcher (beside the
+// library's own), and what the launcher gives the program.
+const (
+	envListenFDs   = "GOCLUSTER_LISTEN_FDS"   // how many listening sockets follow fd 2
+	envListenNames = "GOCLUSTER_LISTEN_NAMES" // their names, colon-separated
+	envReady       = "GOCLUSTER_READY"        // "notify" or a delay
+	envNotifyDir   = "GOCLUSTER_NOTIFY_DIR"   // where a worker's NOTIFY_SOCKET goes
+	envStopSignal  = "GOCLUSTER_STOP_SIGNAL"  // what drains the program: TERM, INT...
+
+	// Given to the program.
+	envProgWorker     = "GOCLUSTER_WORKER_ID"
+	envProgGeneration = "GOCLUSTER_GENERATION"
+	envProgMessageFD  = "GOCLUSTER_MESSAGE_FD"
+)
+
+// launcherCmd and execCmd are the hidden commands the primary starts: the
+// launcher is a worker of the library beside the program; exec is the last
+// step that puts the program's own pid in LISTEN_PID.
+const (
+	launcherCmd = "__worker"
+	execCmd     = "__exec"
+)

@@ -1,0 +1,281 @@
+//go:build unix
+
+package main
+
+import (
+	"bufio"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gocluster/cluster"
+	"github.com/gocluster/cluster/internal/proc"
+	"github.com/gocluster/cluster/internal/systemd"
+)
+
+// launch is the worker side of gocluster run: a worker of the library that
+// runs the program beside it. The program gets the listening sockets from
+// fd 3 (LISTEN_FDS), a NOTIFY_SOCKET, and a message channel (NODE_CHANNEL_FD,
+// so that a Node program's process.send and process.on('message') work).
+// The launcher turns READY=1 or process.send('ready') into cluster.Ready,
+// the shutdown notice into the stop signal, passes messages both ways, and
+// exits as the program did. It returns the exit code.
+func launch(args []string) int {
+	prog := afterDashes(args)
+	if len(prog) == 0 || !cluster.IsWorker() {
+		fmt.Fprintln(os.Stderr, "gocluster: "+launcherCmd+" is started by gocluster run, not by hand")
+		return 2
+	}
+	// The program is started from this goroutine's thread, which stays
+	// locked: Pdeathsig fires when the thread that forked ends.
+	runtime.LockOSThread()
+	runtime.GOMAXPROCS(1) // a relay: one thread is plenty
+	l, err := newLauncher(prog)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return l.run()
+}
+
+type launcher struct {
+	cmd     *exec.Cmd
+	ready   readySpec
+	stop    syscall.Signal
+	notify  *systemd.Receiver
+	channel *os.File // our end of the program's message channel
+	// maxMemory: over it the program is stopped, and the launcher's exit
+	// has it replaced (pm2's max_memory_restart).
+	maxMemory int64
+}
+
+// memoryCheck is how often a program is checked against its memory limit.
+const memoryCheck = 2 * time.Second
+
+func newLauncher(prog []string) (*launcher, error) {
+	n, _ := strconv.Atoi(os.Getenv(envListenFDs))
+	names := os.Getenv(envListenNames)
+	ready, err := parseReady(cmp.Or(os.Getenv(envReady), "0s"))
+	if err != nil {
+		return nil, err
+	}
+	stop, err := parseSignal(cmp.Or(os.Getenv(envStopSignal), "TERM"))
+	if err != nil {
+		return nil, err
+	}
+	// Only the files named here go to the program: the library's own
+	// channel, which follows the listeners, is closed on exec.
+	for fd := 3; fd < 3+n+3; fd++ {
+		syscall.CloseOnExec(fd)
+	}
+	files := make([]*os.File, 0, n+1)
+	for i := range n {
+		files = append(files, os.NewFile(uintptr(3+i), "listener"))
+	}
+	pair, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("gocluster: message channel: %w", err)
+	}
+	maxMemory, _ := strconv.ParseInt(os.Getenv(envMaxMemory), 10, 64)
+	l := &launcher{ready: ready, stop: stop, maxMemory: maxMemory, channel: os.NewFile(uintptr(pair[0]), "channel")}
+	child := os.NewFile(uintptr(pair[1]), "channel-child")
+	files = append(files, child)
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("gocluster: find this program: %w", err)
+	}
+	env := append(systemd.WithoutServiceEnv(os.Environ()),
+		envProgWorker+"="+strconv.Itoa(cluster.ID()), envProgGeneration+"="+strconv.Itoa(cluster.Generation()),
+		"NODE_CHANNEL_FD="+strconv.Itoa(3+n), "NODE_CHANNEL_SERIALIZATION_MODE=json", envProgMessageFD+"="+strconv.Itoa(3+n))
+	if n > 0 {
+		env = append(env, "LISTEN_FDS="+strconv.Itoa(n), "LISTEN_FDNAMES="+names)
+	}
+	if dir := os.Getenv(envNotifyDir); dir != "" {
+		r, err := systemd.ListenNotify(filepath.Join(dir, strconv.Itoa(cluster.ID())+".sock"))
+		if err != nil {
+			return nil, fmt.Errorf("gocluster: worker %d: notify socket: %w", cluster.ID(), err)
+		}
+		l.notify = r
+		env = append(env, "NOTIFY_SOCKET="+r.Path())
+	}
+	env = withoutEnv(env, envListenFDs, envListenNames, envReady, envNotifyDir, envStopSignal, envMaxMemory)
+	l.cmd = exec.Command(self, append([]string{execCmd, "--"}, prog...)...)
+	l.cmd.Env, l.cmd.ExtraFiles = env, files
+	l.cmd.Stdin, l.cmd.Stdout, l.cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	l.cmd.SysProcAttr = childAttr()
+	if err := l.cmd.Start(); err != nil {
+		l.close()
+		return nil, fmt.Errorf("gocluster: start %s: %w", prog[0], err)
+	}
+	for _, f := range files {
+		f.Close()
+	}
+	return l, nil
+}
+
+func (l *launcher) close() {
+	if l.notify != nil {
+		l.notify.Close()
+	}
+	l.channel.Close()
+}
+
+// run relays until the program exits, then exits as it did.
+func (l *launcher) run() int {
+	pid := l.cmd.Process.Pid
+	report, _ := json.Marshal(launcherReport{PID: pid})
+	cluster.Send(report)
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGQUIT)
+	exited := make(chan error, 1)
+	go func() { exited <- l.cmd.Wait() }()
+	readyCh := make(chan struct{}, 2)
+	if l.notify != nil {
+		go l.readNotify(readyCh)
+	}
+	go l.readChannel(readyCh)
+	go l.writeChannel()
+	var delay <-chan time.Time
+	if !l.ready.Notify {
+		delay = time.After(l.ready.Delay)
+	}
+	shutdown := cluster.Shutdown()
+	var memory <-chan time.Time
+	if l.maxMemory > 0 {
+		t := time.NewTicker(memoryCheck)
+		defer t.Stop()
+		memory = t.C
+	}
+	for {
+		select {
+		case <-memory:
+			if rss, err := proc.RSS(pid); err == nil && rss > l.maxMemory {
+				fmt.Fprintf(os.Stderr, "gocluster: worker %d: program over its memory (%d MiB > %d MiB): restarting it\n",
+					cluster.ID(), rss>>20, l.maxMemory>>20)
+				memory = nil
+				l.cmd.Process.Signal(l.stop)
+			}
+		case <-delay:
+			delay = nil
+			cluster.Ready()
+		case <-readyCh:
+			delay = nil
+			cluster.Ready()
+		case <-shutdown:
+			shutdown = nil
+			l.cmd.Process.Signal(l.stop)
+		case s := <-sigs:
+			l.cmd.Process.Signal(s)
+		case <-exited:
+			signal.Stop(sigs)
+			l.close()
+			return exitAs(l.cmd.ProcessState)
+		}
+	}
+}
+
+// launcherReport is what a launcher tells the primary about its program.
+type launcherReport struct {
+	PID int `json:"gocluster_pid"`
+}
+
+// readNotify turns READY=1 into readiness and passes STATUS= on.
+func (l *launcher) readNotify(ready chan<- struct{}) {
+	for {
+		n, err := l.notify.Read()
+		if err != nil {
+			return
+		}
+		if n.Ready {
+			select {
+			case ready <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// readChannel reads the program's messages, one JSON value a line (Node's
+// process.send): "ready" (pm2's wait_ready) marks it ready, the rest go to
+// the primary.
+func (l *launcher) readChannel(ready chan<- struct{}) {
+	sc := bufio.NewScanner(l.channel)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		var s string
+		if json.Unmarshal(line, &s) == nil && s == "ready" {
+			select {
+			case ready <- struct{}{}:
+			default:
+			}
+			continue
+		}
+		var internal struct {
+			Cmd string `json:"cmd"`
+		}
+		if json.Unmarshal(line, &internal) == nil && strings.HasPrefix(internal.Cmd, "NODE_") {
+			continue // Node's own handshakes
+		}
+		cluster.Send(append([]byte(nil), line...))
+	}
+}
+
+// writeChannel gives the program the primary's messages, one a line: JSON
+// as it is, anything else as a JSON string.
+func (l *launcher) writeChannel() {
+	for m := range cluster.Messages() {
+		b := m.Data
+		if !json.Valid(b) {
+			b, _ = json.Marshal(string(b))
+		}
+		if _, err := l.channel.Write(append(b, '\n')); err != nil {
+			return
+		}
+	}
+}
+
+// exitAs ends this process the way the program ended: the same code, or
+// the same signal.
+func exitAs(st *os.ProcessState) int {
+	ws, ok := st.Sys().(syscall.WaitStatus)
+	if ok && ws.Signaled() {
+		sig := ws.Signal()
+		signal.Reset(sig)
+		syscall.Kill(os.Getpid(), sig)
+		time.Sleep(100 * time.Millisecond)
+		return 128 + int(sig)
+	}
+	return st.ExitCode()
+}
+
+// execProgram is the program's first step: LISTEN_PID must be its own pid,
+// which only the process itself knows before exec.
+func execProgram(args []string) int {
+	prog := afterDashes(args)
+	if len(prog) == 0 {
+		fmt.Fprintln(os.Stderr, "gocluster: "+execCmd+" is started by gocluster run, not by hand")
+		return 2
+	}
+	path, err := exec.LookPath(prog[0])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gocluster: %s: %v\n", prog[0], err)
+		return 127
+	}
+	env := os.Environ()
+	if os.Getenv("LISTEN_FDS") != "" {
+		env = append(withoutEnv(env, "LISTEN_PID"), "LISTEN_PID="+strconv.Itoa(os.Getpid()))
+	}
+	err = syscall.Exec(path, prog, env)
+	fmt.Fprintf(os.Stderr, "gocluster: exec %s: %v\n", prog[0], err)
+	return 126
+}

@@ -1,0 +1,136 @@
+// Command gocluster runs any program as a cluster, like pm2 does for Node:
+// N workers share the listening sockets the primary binds, restarted when
+// they crash, reloaded without dropping a request, controlled and watched
+// from outside.
+//
+//	gocluster run -n 4 -l :8080 -- ./app args...   # sockets from fd 3 (LISTEN_FDS)
+//	gocluster run                                  # the apps of ./gocluster.toml
+//	gocluster status [--json]                      # the workers of the cluster run from here
+//	gocluster reload | scale N | stop
+//	gocluster send ID|all MESSAGE
+//	gocluster kv get|put|del|list|watch ...
+//	gocluster logs [-f] [ID]
+//	gocluster top
+//
+// A program gets its sockets the systemd way: LISTEN_FDS from fd 3,
+// LISTEN_FDNAMES, LISTEN_PID equal to its own pid. It is ready when it
+// sends READY=1 to NOTIFY_SOCKET (or process.send('ready') in Node), or
+// after a delay (--ready). Its worker id is in GOCLUSTER_WORKER_ID.
+//
+// The other commands find the cluster started from the same directory by
+// the same user through its control socket (or --socket PATH).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `usage: gocluster COMMAND [flags] [args]
+
+commands:
+  run [flags] [-- program args...]   run a program (or the apps of gocluster.toml) as a cluster
+  status [--json]                    the workers: id, pid, state, restarts, CPU, memory
+  top                                a live view of the workers
+  scale N                            keep N workers
+  reload                             replace every worker, a few at a time, dropping no request
+  stop                               stop the cluster gracefully
+  send ID|all MESSAGE                send a message to a worker (or all)
+  kv get|put|del|list|watch ...      the cluster's shared state
+  logs [-f] [-n LINES] [ID]          the workers' output
+
+Run 'gocluster COMMAND -h' for a command's flags.
+`
+
+// dispatch runs one command and returns the exit code.
+func dispatch(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case launcherCmd:
+		return launch(rest)
+	case execCmd:
+		return execProgram(rest)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	run, ok := commands[cmd]
+	if !ok {
+		fmt.Fprintf(stderr, "gocluster: unknown command %q\n%s", cmd, usage)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if cmd == "run" {
+		stop() // run handles its signals itself
+		ctx = context.Background()
+	}
+	err := run(ctx, rest, stdout, stderr)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(stderr, err)
+		return 2
+	default:
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+}
+
+// errUsage marks an error in how a command was called (exit code 2).
+var errUsage = errors.New("usage")
+
+// usageErr is a one-line message about the command line.
+func usageErr(format string, a ...any) error {
+	return &usageError{fmt.Sprintf(format, a...)}
+}
+
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string        { return e.msg }
+func (e *usageError) Is(target error) bool { return target == errUsage }
+
+// commands are the subcommands but the hidden ones.
+var commands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error{
+	"run": cmdRun,
+}
+
+// newFlags is a flag set whose errors are one line (see parseFlags).
+func newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("gocluster "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// parseFlags parses args; -h prints the flags to stdout and returns
+// flag.ErrHelp, a bad flag a one-line usage error.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(stdout, "usage of %s:\n", fs.Name())
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		return err
+	}
+	if err != nil {
+		return usageErr("%s: %v (see %s -h)", fs.Name(), err, fs.Name())
+	}
+	return nil
+}

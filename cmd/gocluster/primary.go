@@ -1,0 +1,270 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"syscall"
+
+	"github.com/gocluster/cluster"
+	"github.com/gocluster/cluster/control"
+	"github.com/gocluster/cluster/internal/proc"
+	"github.com/gocluster/cluster/internal/systemd"
+	"github.com/gocluster/cluster/logs"
+	"github.com/gocluster/cluster/metrics"
+)
+
+// runOptions are what the command line adds to an app's spec.
+type runOptions struct {
+	Socket string // control socket path; empty: the default for the directory
+	App    bool   // one app of several: its socket is named after it
+}
+
+// runApp runs one app until SIGINT, SIGTERM or gocluster stop.
+func runApp(ctx context.Context, spec appSpec, opts runOptions, stderr io.Writer) error {
+	out := &console{w: stderr}
+	files, addrs, err := bindAll(spec.Listen)
+	if err != nil {
+		return err
+	}
+	defer closeAll(files)
+	socket, err := socketPath(opts.Socket, spec.Name, opts.App)
+	if err != nil {
+		return err
+	}
+	logDir, err := logDirFor(spec, socket)
+	if err != nil {
+		return err
+	}
+	lg, err := logs.Open(logs.Config{Dir: logDir, MaxSize: spec.LogSize, Keep: spec.LogKeep, Echo: stderr})
+	if err != nil {
+		return fmt.Errorf("gocluster: logs: %w", err)
+	}
+	defer lg.Close()
+	notifyDir, err := os.MkdirTemp(filepath.Dir(socket), "notify-")
+	if err != nil {
+		return fmt.Errorf("gocluster: notify sockets: %w", err)
+	}
+	defer os.RemoveAll(notifyDir)
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("gocluster: find this program: %w", err)
+	}
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = f.Name
+	}
+	env := append(append([]string(nil), spec.Env...),
+		envListenFDs+"="+strconv.Itoa(len(files)), envListenNames+"="+joinColon(names),
+		envReady+"="+spec.Ready.String(), envNotifyDir+"="+notifyDir, envStopSignal+"="+spec.StopSignal,
+		envMaxMemory+"="+strconv.FormatInt(spec.MaxMemory, 10))
+	p, err := cluster.New(cluster.Config{
+		Workers: spec.Workers,
+		Settings: cluster.Settings{Exec: self, Args: append([]string{launcherCmd, "--"}, spec.Command...),
+			Env: env, Dir: spec.Dir, Silent: true, ExtraFiles: osFiles(files)},
+		WorkerProcs:  -1,
+		DrainTimeout: spec.DrainTimeout,
+		NoSignals:    true,
+		Stdout:       lg.Stdout(),
+		Stderr:       lg.Stderr(),
+		Logger:       slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		return err
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	pids := &sync.Map{} // worker id -> the program's pid
+	srv, err := control.Listen(p, control.Options{Path: socket, Name: spec.Name, Stop: stop, MaxRSS: spec.MaxMemory, Logs: lg,
+		PID: func(w *cluster.Worker) int {
+			if pid, ok := pids.Load(w.ID()); ok {
+				return pid.(int)
+			}
+			return 0
+		}})
+	if err != nil {
+		return err
+	}
+	var metricsSrv *http.Server
+	var col *metrics.Collector
+	var metricsLn net.Listener
+	if spec.Metrics != "" {
+		if metricsLn, err = net.Listen("tcp", spec.Metrics); err != nil {
+			srv.Close()
+			return fmt.Errorf("gocluster: metrics %s: %w", spec.Metrics, err)
+		}
+		if col, err = metrics.New(p, metrics.Options{}); err != nil {
+			srv.Close()
+			metricsLn.Close()
+			return err
+		}
+		metricsSrv = &http.Server{Handler: col.Handler()}
+	}
+	p.Handle(func(m *cluster.Message) {
+		var r launcherReport
+		if json.Unmarshal(m.Data, &r) == nil && r.PID > 0 {
+			pids.Store(m.From, r.PID)
+			return
+		}
+		out.printf("message from worker %d: %s", m.From, m.Data)
+	})
+	for _, a := range addrs {
+		out.printf("listening on %s", a)
+	}
+	out.printf("control socket %s", srv.Path())
+	out.printf("logs in %s", logDir)
+
+	var wg sync.WaitGroup
+	goRun := func(f func()) { wg.Add(1); go func() { defer wg.Done(); f() }() }
+	events := p.Events(runCtx)
+	goRun(func() { watchEvents(events, p, cmpWorkers(spec.Workers), out, pids) })
+	goRun(func() { srv.Serve(runCtx) })
+	goRun(func() { handleSignals(runCtx, p, stop, out) })
+	goRun(func() { watchdog(runCtx) })
+	if proc.Subreaper() == nil {
+		goRun(func() { proc.Reap(runCtx) })
+	}
+	if col != nil {
+		goRun(func() { col.Run(runCtx) })
+		goRun(func() { metricsSrv.Serve(metricsLn) })
+		out.printf("metrics on http://%s/metrics", metricsLn.Addr())
+	}
+	err = p.Run(runCtx)
+	systemd.Notify("STOPPING=1")
+	stop()
+	srv.Close()
+	if metricsSrv != nil {
+		metricsSrv.Close()
+	}
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	out.printf("stopped")
+	return nil
+}
+
+// envMaxMemory gives the launcher the program's memory limit in bytes.
+const envMaxMemory = "GOCLUSTER_MAX_MEMORY"
+
+// cmpWorkers is the library's count for n: 0 is one per CPU in both.
+func cmpWorkers(n int) int {
+	if n == 0 {
+		return runtime.NumCPU()
+	}
+	return n
+}
+
+// handleSignals: SIGINT and SIGTERM stop, SIGHUP reloads.
+func handleSignals(ctx context.Context, p *cluster.Primary, stop func(), out *console) {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case s := <-sigs:
+			if s == syscall.SIGHUP {
+				go func() {
+					if err := p.Reload(ctx); err != nil && !errors.Is(err, context.Canceled) {
+						out.printf("reload: %v", err)
+					}
+				}()
+				continue
+			}
+			out.printf("%v: stopping", s)
+			systemd.Notify("STOPPING=1")
+			stop()
+			return
+		}
+	}
+}
+
+// watchEvents reports what happens, to the terminal and to systemd.
+func watchEvents(events <-chan cluster.Event, p *cluster.Primary, want int, out *console, pids *sync.Map) {
+	started := false
+	for e := range events {
+		switch e.Type {
+		case cluster.EventReady:
+			if !started && readyCount(p) >= want {
+				started = true
+				out.printf("ready: %d workers", want)
+				systemd.Notify("READY=1\nSTATUS=" + strconv.Itoa(want) + " workers ready")
+			}
+		case cluster.EventExit:
+			out.printf("worker %d exited (%s)", e.Worker.ID(), exitText(e))
+			pids.Delete(e.Worker.ID())
+		case cluster.EventReload:
+			out.printf("reload: generation %d", e.Generation)
+			systemd.Notify(systemd.Reloading())
+		case cluster.EventReloadDone:
+			if e.Err != nil {
+				out.printf("reload of generation %d failed: %v", e.Generation, e.Err)
+			} else {
+				out.printf("reload: generation %d serving", e.Generation)
+			}
+			systemd.Notify("READY=1")
+		case cluster.EventCrashLoop, cluster.EventError:
+			out.printf("%v", e.Err)
+		}
+	}
+}
+
+func readyCount(p *cluster.Primary) int {
+	n := 0
+	for _, w := range p.Workers() {
+		if w.IsReady() {
+			n++
+		}
+	}
+	return n
+}
+
+func exitText(e cluster.Event) string {
+	if e.Signal != nil {
+		return "signal " + e.Signal.String()
+	}
+	return "code " + strconv.Itoa(e.ExitCode)
+}
+
+// watchdog sends WATCHDOG=1 at half the interval systemd asks for.
+func watchdog(ctx context.Context) {
+	d, err := systemd.Watchdog()
+	if err != nil || d <= 0 {
+		return
+	}
+	t := newTicker(d / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			systemd.Notify("WATCHDOG=1")
+		}
+	}
+}
+
+// console prints the primary's own lines.
+type console struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (c *console) printf(format string, a ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fmt.Fprintf(c.w, "gocluster: "+format+"\n", a...)
+}
