@@ -165,7 +165,13 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 			msg = fmt.Sprintf("control: refused: the peer's user is unknown: %v", err)
 		}
 		s.log.Warn(msg)
-		writeResponse(c, response{Error: msg})
+		if writeResponse(c, response{Error: msg}) == nil {
+			// Let the peer read the answer: closing on its unread request
+			// would reset the connection under it.
+			c.CloseWrite()
+			c.SetReadDeadline(time.Now().Add(time.Second))
+			io.Copy(io.Discard, io.LimitReader(c, 64<<10))
+		}
 		return
 	}
 	r := bufio.NewReaderSize(c, 64<<10)
