@@ -13,7 +13,9 @@ type Status struct {
 	Dir string `json:"dir"`
 	// Started is when the primary started.
 	Started time.Time `json:"started"`
-	// Want is how many workers the cluster keeps.
+	// Want is how many workers the cluster keeps: the count the last scale
+	// through this server set, or else the live workers that are not
+	// stopping (the Primary does not tell its target).
 	Want int `json:"want"`
 	// Generation is the newest generation (one more for each reload).
 	Generation int `json:"generation"`
