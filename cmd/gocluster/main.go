@@ -109,7 +109,15 @@ func (e *usageError) Is(target error) bool { return target == errUsage }
 
 // commands are the subcommands but the hidden ones.
 var commands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error{
-	"run": cmdRun,
+	"run":    cmdRun,
+	"status": cmdStatus,
+	"top":    cmdTop,
+	"scale":  cmdScale,
+	"reload": cmdReload,
+	"stop":   cmdStop,
+	"send":   cmdSend,
+	"kv":     cmdKV,
+	"logs":   cmdLogs,
 }
 
 // newFlags is a flag set whose errors are one line (see parseFlags).

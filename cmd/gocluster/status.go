@@ -33,7 +33,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		enc.SetIndent("", "  ")
 		return enc.Encode(st)
 	}
-	printStatus(stdout, st, time.Now())
+	printStatus(stdout, *st, time.Now())
 	return nil
 }
 

@@ -19,6 +19,12 @@ func cmdTop(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer c.Close()
-	fetch := func(ctx context.Context) (control.Status, error) { return c.Status(ctx) }
+	fetch := func(ctx context.Context) (control.Status, error) {
+		st, err := c.Status(ctx)
+		if err != nil {
+			return control.Status{}, err
+		}
+		return *st, nil
+	}
 	return topview.Run(ctx, os.Stdin, stdout, fetch, topview.Options{NoColor: *noColor})
 }
