@@ -62,7 +62,6 @@ type Collector struct {
 	events      <-chan cluster.Event
 	stopEvents  context.CancelFunc
 	runOnce     sync.Once
-	gatherers   prometheus.Gatherers
 	handler     http.Handler
 	running     chan struct{} // closed when Run ends
 	runningOnce sync.Once
@@ -104,11 +103,6 @@ func New(p *cluster.Primary, opts Options) (*Collector, error) {
 		own: prometheus.NewRegistry(), workers: make(map[int]*workerState), running: make(chan struct{})}
 	c.pm = newPrimaryMetrics(p, c.connected)
 	c.pm.register(c.own)
-	c.gatherers = prometheus.Gatherers{c.own}
-	if opts.Gatherer != nil {
-		c.gatherers = append(c.gatherers, opts.Gatherer)
-	}
-	c.gatherers = append(c.gatherers, prometheus.GathererFunc(c.gatherWorkers))
 	c.handler = promhttp.HandlerFor(c, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError,
 		ErrorLog: logAdapter{c.log}})
 	var ctx context.Context
@@ -123,7 +117,15 @@ func (c *Collector) Handler() http.Handler { return c.handler }
 // Gather gathers the collector's own metrics, [Options.Gatherer]'s and
 // every live worker's (at most [Options.Timeout] each, all at once), plus
 // the accumulated series of the workers that exited.
-func (c *Collector) Gather() ([]*dto.MetricFamily, error) { return c.gatherers.Gather() }
+func (c *Collector) Gather() ([]*dto.MetricFamily, error) {
+	fresh := c.refresh() // first: its failures are counted in this scrape
+	gs := prometheus.Gatherers{c.own}
+	if c.opts.Gatherer != nil {
+		gs = append(gs, c.opts.Gatherer)
+	}
+	gs = append(gs, prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return c.workerFamilies(fresh) }))
+	return gs.Gather()
+}
 
 // Run listens on the collector's socket ([SocketPath] of this process)
 // and serves the workers that connect, counts the primary's events and

@@ -12,12 +12,12 @@ import (
 	dto "github.com/prometheus/client_model/go"
 )
 
-// gatherWorkers is the workers' part of a scrape: every connected worker is
-// asked at once; one that answers is shown whole, one that does not (or is
-// not connected, or has died and is not folded yet) by its last cumulative
-// families; then the series of the workers that exited.
-func (c *Collector) gatherWorkers() ([]*dto.MetricFamily, error) {
-	fresh := c.refresh()
+// workerFamilies is the workers' part of a scrape, after [Collector.refresh]
+// asked every connected worker: one that answered (fresh) is shown whole,
+// one that did not (or is not connected, or has died and is not folded
+// yet) by its last cumulative families; then the series of the workers
+// that exited.
+func (c *Collector) workerFamilies(fresh map[int]bool) ([]*dto.MetricFamily, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var m merger
