@@ -59,12 +59,10 @@ type Collector struct {
 	own  *prometheus.Registry
 	pm   *primaryMetrics
 
-	events      <-chan cluster.Event
-	stopEvents  context.CancelFunc
-	runOnce     sync.Once
-	handler     http.Handler
-	running     chan struct{} // closed when Run ends
-	runningOnce sync.Once
+	events     <-chan cluster.Event
+	stopEvents context.CancelFunc
+	runOnce    sync.Once
+	handler    http.Handler
 
 	mu      sync.Mutex
 	workers map[int]*workerState
@@ -78,6 +76,8 @@ type workerState struct {
 	conn *workerConn         // nil while it is not connected
 	last []*dto.MetricFamily // its last families, as it sent them
 }
+
+var _ prometheus.Gatherer = (*Collector)(nil)
 
 // New returns a Collector for p's workers. It creates the socket
 // directory ([SocketDir]) and subscribes to p's events, so that it counts
@@ -100,7 +100,7 @@ func New(p *cluster.Primary, opts Options) (*Collector, error) {
 		return nil, err
 	}
 	c := &Collector{p: p, opts: opts, log: opts.Logger, path: SocketPath(os.Getpid()),
-		own: prometheus.NewRegistry(), workers: make(map[int]*workerState), running: make(chan struct{})}
+		own: prometheus.NewRegistry(), workers: make(map[int]*workerState)}
 	c.pm = newPrimaryMetrics(p, c.connected)
 	c.pm.register(c.own)
 	c.handler = promhttp.HandlerFor(c, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError,
@@ -138,7 +138,6 @@ func (c *Collector) Run(ctx context.Context) error {
 }
 
 func (c *Collector) run(ctx context.Context) error {
-	defer c.runningOnce.Do(func() { close(c.running) })
 	defer c.stopEvents()
 	if err := os.Remove(c.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("metrics: stale socket: %w", err)
@@ -268,12 +267,13 @@ func (c *Collector) hello(conn net.Conn) (*workerState, *workerConn, error) {
 }
 
 // fold moves the last counters of st's worker, which exited, into the
-// worker="exited" series, once.
+// worker="exited" series, once, and only when no connection of it is left
+// to read (the one that is folds when it ends).
 func (c *Collector) fold(st *workerState) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	id := st.w.ID()
-	if c.workers[id] != st {
+	if c.workers[id] != st || st.conn != nil {
 		return
 	}
 	delete(c.workers, id)
@@ -281,15 +281,14 @@ func (c *Collector) fold(st *workerState) {
 	c.pm.foldScrapeErrors(id)
 }
 
-// exitedWithoutConn folds the worker id at its exit event if no connection
-// will: it has none open (one that is open folds when it ends, after
-// reading what the worker sent last).
+// exitedWithoutConn folds the worker id at its exit event, for a worker
+// whose connection had ended before (one that is open folds when it ends,
+// after reading what the worker sent last).
 func (c *Collector) exitedWithoutConn(id int) {
 	c.mu.Lock()
 	st := c.workers[id]
-	open := st != nil && st.conn != nil
 	c.mu.Unlock()
-	if st != nil && !open {
+	if st != nil {
 		c.fold(st)
 	}
 }
