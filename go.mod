@@ -7,6 +7,6 @@ require (
 	github.com/gorilla/securecookie v1.1.2
 	github.com/gorilla/sessions v1.4.0
 	github.com/redis/rueidis v1.0.79
+	golang.org/x/sys v0.47.0
+	golang.org/x/term v0.45.0
 )
-
-require golang.org/x/sys v0.47.0 // indirect

@@ -59,7 +59,7 @@ func Render(f Frame) string {
 		var l line
 		msg := f.Err.Error() + " (retrying)"
 		if s.PID != 0 && !f.Fetched.IsZero() {
-			msg += "; the status below is " + durationText(f.Now.Sub(f.Fetched)) + " old"
+			msg = f.Err.Error() + " (retrying; status " + durationText(f.Now.Sub(f.Fetched)) + " old)"
 		}
 		l.add(msg, alert)
 		top = append(top, l)
