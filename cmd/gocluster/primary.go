@@ -19,7 +19,6 @@ import (
 
 	"github.com/gocluster/cluster"
 	"github.com/gocluster/cluster/control"
-	"github.com/gocluster/cluster/internal/proc"
 	"github.com/gocluster/cluster/internal/systemd"
 	"github.com/gocluster/cluster/logs"
 	"github.com/gocluster/cluster/metrics"
@@ -132,9 +131,7 @@ func runApp(ctx context.Context, spec appSpec, opts runOptions, stderr io.Writer
 	goRun(func() { srv.Serve(runCtx) })
 	goRun(func() { handleSignals(runCtx, p, stop, out) })
 	goRun(func() { watchdog(runCtx) })
-	if proc.Subreaper() == nil {
-		goRun(func() { proc.Reap(runCtx) })
-	}
+	startReaper(runCtx, goRun)
 	if col != nil {
 		goRun(func() { col.Run(runCtx) })
 		goRun(func() { metricsSrv.Serve(metricsLn) })
