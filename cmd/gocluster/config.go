@@ -60,7 +60,7 @@ func loadConfig(file, envName string) ([]appSpec, error) {
 		return nil, fmt.Errorf("gocluster: config %s: no such file", file)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("gocluster: config %w", err) // toml's message names the file's line
+		return nil, fmt.Errorf("gocluster: config %s: %w", file, err) // toml's message names the line
 	}
 	for _, k := range md.Undecoded() {
 		if len(k) == 1 {

@@ -29,6 +29,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -70,7 +71,7 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 	}
 	run, ok := commands[cmd]
 	if !ok {
-		fmt.Fprintf(stderr, "gocluster: unknown command %q\n%s", cmd, usage)
+		fmt.Fprintf(stderr, "gocluster: unknown command %q (commands: run, status, top, scale, reload, stop, send, kv, logs; gocluster help)\n", cmd)
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -89,7 +90,11 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	default:
-		fmt.Fprintln(stderr, err)
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "gocluster") {
+			msg = "gocluster: " + msg // a library's error: control: ..., cluster: ...
+		}
+		fmt.Fprintln(stderr, msg)
 		return 1
 	}
 }

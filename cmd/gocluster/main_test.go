@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -34,10 +35,17 @@ func TestMain(m *testing.M) {
 // gocluster runs the command to its end and returns its output and exit code.
 func gocluster(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return goclusterIn(t, "", args...)
+}
+
+// goclusterIn is gocluster run from the working directory wd.
+func goclusterIn(t *testing.T, wd string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], args...)
 	cmd.Env = append(os.Environ(), envAsCLI+"=1")
+	cmd.Dir = wd
 	var out, errOut strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
@@ -68,12 +76,19 @@ var listeningRE = regexp.MustCompile(`^gocluster: listening on (\S+)`)
 // and waits until every worker is ready.
 func startRun(t *testing.T, env []string, args ...string) *running {
 	t.Helper()
+	return startRunIn(t, "", env, args...)
+}
+
+// startRunIn is startRun from the working directory wd ("" for the test's).
+func startRunIn(t *testing.T, wd string, env []string, args ...string) *running {
+	t.Helper()
 	dir := t.TempDir()
 	r := &running{t: t, socket: filepath.Join(dir, "ctl.sock"), logDir: filepath.Join(dir, "logs"),
 		more: make(chan struct{}, 1), done: make(chan struct{})}
 	all := append([]string{"run", "--socket", r.socket, "--log-dir", r.logDir}, args...)
 	r.cmd = exec.Command(os.Args[0], all...)
 	r.cmd.Env = append(append(os.Environ(), envAsCLI+"=1"), env...)
+	r.cmd.Dir = wd
 	stderr, err := r.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -138,12 +153,22 @@ func (r *running) findLine(re *regexp.Regexp) []string {
 // waitLine waits until a line of its stderr contains s.
 func (r *running) waitLine(s string, limit time.Duration) string {
 	r.t.Helper()
+	return r.waitLines(s, 1, limit)[0]
+}
+
+// waitLines waits until n lines of its stderr contain s.
+func (r *running) waitLines(s string, n int, limit time.Duration) []string {
+	r.t.Helper()
 	deadline := time.After(limit)
 	for {
+		var found []string
 		for _, l := range r.output() {
 			if strings.Contains(l, s) {
-				return l
+				found = append(found, l)
 			}
+		}
+		if len(found) >= n {
+			return found
 		}
 		select {
 		case <-r.more:
@@ -210,3 +235,5 @@ func answerers(t *testing.T, addr string, want, n int) map[string]string {
 	}
 	return seen
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }
