@@ -82,8 +82,13 @@ func runApp(ctx context.Context, spec appSpec, opts runOptions, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var stopping sync.Once
+	stop := func() { // systemd hears of a stop when it begins
+		stopping.Do(func() { systemd.Notify("STOPPING=1") })
+		cancel()
+	}
 	pids := &sync.Map{} // worker id -> the program's pid
 	srv, err := control.Listen(p, control.Options{Path: socket, Name: spec.Name, Stop: stop, MaxRSS: spec.MaxMemory, Logs: lg,
 		PID: func(w *cluster.Worker) int {
@@ -138,7 +143,6 @@ func runApp(ctx context.Context, spec appSpec, opts runOptions, stderr io.Writer
 		out.printf("metrics on http://%s/metrics", metricsLn.Addr())
 	}
 	err = p.Run(runCtx)
-	systemd.Notify("STOPPING=1")
 	stop()
 	srv.Close()
 	if metricsSrv != nil {
@@ -182,7 +186,6 @@ func handleSignals(ctx context.Context, p *cluster.Primary, stop func(), out *co
 				continue
 			}
 			out.printf("%v: stopping", s)
-			systemd.Notify("STOPPING=1")
 			stop()
 			return
 		}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gocluster/cluster/internal/systemd"
+)
+
+// TestSystemdNotify: under a (test) NOTIFY_SOCKET the primary says READY=1
+// once its workers are ready, RELOADING=1 with MONOTONIC_USEC during a
+// reload, READY=1 after it, WATCHDOG=1 at half the asked interval and
+// STOPPING=1 when it stops; every message comes from the primary's own pid
+// (the workers' READY=1 go to their own sockets).
+func TestSystemdNotify(t *testing.T) {
+	needProgram(t, "python3")
+	rcv, err := systemd.ListenNotify(filepath.Join(t.TempDir(), "notify.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan systemd.Notification, 256)
+	go func() {
+		defer close(got)
+		for {
+			n, err := rcv.Read()
+			if err != nil {
+				return
+			}
+			got <- n
+		}
+	}()
+	t.Cleanup(func() { rcv.Close(); for range got {} })
+	r := startRun(t, []string{"NOTIFY_SOCKET=" + rcv.Path(), "WATCHDOG_USEC=400000"},
+		"-n", "2", "-l", "127.0.0.1:0", "--ready", "notify", "--", "python3", "testdata/hello.py")
+	pid := r.cmd.Process.Pid
+
+	next := func(what string, match func(systemd.Notification) bool) systemd.Notification {
+		t.Helper()
+		deadline := time.After(20 * time.Second)
+		for {
+			select {
+			case n := <-got:
+				if n.PID != pid {
+					t.Fatalf("a notification from pid %d, not the primary (%d): %q", n.PID, pid, n.Raw)
+				}
+				if match(n) {
+					return n
+				}
+			case <-deadline:
+				t.Fatalf("no %s notification", what)
+			}
+		}
+	}
+	ready := next("READY=1", func(n systemd.Notification) bool { return n.Ready })
+	if !strings.Contains(ready.Status, "2 workers") {
+		t.Fatalf("READY=1 came with STATUS=%q", ready.Status)
+	}
+	next("WATCHDOG=1", func(n systemd.Notification) bool { return n.Watchdog })
+	r.ctl("reload")
+	rel := next("RELOADING=1", func(n systemd.Notification) bool { return n.Reloading })
+	if rel.Fields["MONOTONIC_USEC"] == "" {
+		t.Fatalf("RELOADING=1 without MONOTONIC_USEC: %q", rel.Raw)
+	}
+	next("READY=1 after the reload", func(n systemd.Notification) bool { return n.Ready })
+	r.ctl("stop")
+	next("STOPPING=1", func(n systemd.Notification) bool { return n.Stopping })
+}
