@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gocluster/cluster"
@@ -130,14 +131,23 @@ func (c *Collector) Gather() ([]*dto.MetricFamily, error) {
 // Run listens on the collector's socket ([SocketPath] of this process)
 // and serves the workers that connect, counts the primary's events and
 // gathers every worker each [Options.Interval], until ctx ends. Every
-// goroutine it started has ended when it returns. It may be called once.
+// goroutine it started has ended when it returns. It may be called once,
+// and one Collector at a time runs in a process.
 func (c *Collector) Run(ctx context.Context) error {
 	err := errors.New("metrics: Run called twice")
 	c.runOnce.Do(func() { err = c.run(ctx) })
 	return err
 }
 
+// listening is set while a Collector of this process runs: the socket's
+// path is the process's, so there is one at a time.
+var listening atomic.Bool
+
 func (c *Collector) run(ctx context.Context) error {
+	if !listening.CompareAndSwap(false, true) {
+		return errors.New("metrics: another Collector of this process is running")
+	}
+	defer listening.Store(false)
 	defer c.stopEvents()
 	if err := os.Remove(c.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("metrics: stale socket: %w", err)

@@ -38,7 +38,10 @@ func TestKilledWorkerKeepsItsCounts(t *testing.T) {
 	tc := startCluster(t, 2, metrics.Options{})
 	ws := []*cluster.Worker{tc.worker("worker 1", func(w *cluster.Worker) bool { return w.ID() == 1 }),
 		tc.worker("worker 2", func(w *cluster.Worker) bool { return w.ID() == 2 })}
-	mfs := tc.scrapeUntil("workers 1 and 2", hasWorkers([]int{1, 2}))
+	mfs := tc.scrapeUntil("workers 1 and 2, their forks counted", func(mfs map[string]*dto.MetricFamily) bool {
+		forks, _ := value(mfs, "gocluster_forks_total")
+		return hasWorkers([]int{1, 2})(mfs) && forks >= 2
+	})
 	for _, w := range ws {
 		id := strconv.Itoa(w.ID())
 		gen := strconv.Itoa(w.Generation())
@@ -65,7 +68,12 @@ func TestKilledWorkerKeepsItsCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	repl := tc.worker("replacement", func(w *cluster.Worker) bool { return w.Restarts() > 0 })
-	mfs = tc.scrapeUntil("the replacement and not worker 1", hasWorkers([]int{2, repl.ID()}, 1))
+	// The events are counted as they come, beside the series: wait for both.
+	mfs = tc.scrapeUntil("the replacement, not worker 1, the exit counted", func(mfs map[string]*dto.MetricFamily) bool {
+		exits, _ := value(mfs, "gocluster_worker_exits_total", "cause", "signal")
+		restarted, _ := value(mfs, "gocluster_worker_restarts_total")
+		return hasWorkers([]int{2, repl.ID()}, 1)(mfs) && exits > 0 && restarted > restarts
+	})
 
 	if v, _ := value(mfs, "app_requests_total", "worker", metrics.ExitedWorker, "code", "200"); v != amount(1) {
 		t.Errorf(`app_requests_total{worker="exited"} = %v, want %v`, v, amount(1))
@@ -101,7 +109,10 @@ func TestDrainedCountsArrive(t *testing.T) {
 	if err := w.Disconnect(ctx); err != nil {
 		t.Fatalf("Disconnect: %v", err)
 	}
-	mfs := tc.scrapeUntil("worker 1 folded", hasWorkers(nil, w.ID()))
+	mfs := tc.scrapeUntil("worker 1 folded, its exit counted", func(mfs map[string]*dto.MetricFamily) bool {
+		exits, _ := value(mfs, "gocluster_worker_exits_total")
+		return hasWorkers(nil, w.ID())(mfs) && exits > 0
+	})
 	want := amount(w.ID()) + lateRequests
 	if v, _ := value(mfs, "app_requests_total", "worker", metrics.ExitedWorker); v != want {
 		t.Errorf(`app_requests_total{worker="exited"} = %v, want %v:%s`, v, want, dump(mfs))
