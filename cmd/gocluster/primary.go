@@ -22,6 +22,7 @@ import (
 	"github.com/gocluster/cluster/internal/systemd"
 	"github.com/gocluster/cluster/logs"
 	"github.com/gocluster/cluster/metrics"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // runOptions are what the command line adds to an app's spec.
@@ -108,7 +109,7 @@ func runApp(ctx context.Context, spec appSpec, opts runOptions, stderr io.Writer
 			srv.Close()
 			return fmt.Errorf("gocluster: metrics %s: %w", spec.Metrics, err)
 		}
-		if col, err = metrics.New(p, metrics.Options{}); err != nil {
+		if col, err = metrics.New(p, metrics.Options{Gatherer: prometheus.DefaultGatherer}); err != nil {
 			srv.Close()
 			metricsLn.Close()
 			return err
