@@ -31,7 +31,11 @@ func TestSystemdNotify(t *testing.T) {
 			got <- n
 		}
 	}()
-	t.Cleanup(func() { rcv.Close(); for range got {} })
+	t.Cleanup(func() {
+		rcv.Close()
+		for range got {
+		}
+	})
 	r := startRun(t, []string{"NOTIFY_SOCKET=" + rcv.Path(), "WATCHDOG_USEC=400000"},
 		"-n", "2", "-l", "127.0.0.1:0", "--ready", "notify", "--", "python3", "testdata/hello.py")
 	pid := r.cmd.Process.Pid
