@@ -40,8 +40,11 @@ func TestTopInTerminal(t *testing.T) {
 		cmd.Env = append(os.Environ(), "TMUX=")
 		cmd.Run()
 	})
+	// The shell writes top's exit status to a file: tmux 3.3 can take
+	// seconds to report a dead pane's status.
+	exitFile := filepath.Join(t.TempDir(), "exit")
 	tmux("new-session", "-d", "-s", "top", "-x", "80", "-y", "24",
-		"exec env "+envAsCLI+"=1 '"+os.Args[0]+"' top --socket '"+r.socket+"'")
+		"env "+envAsCLI+"=1 '"+os.Args[0]+"' top --socket '"+r.socket+"'; echo $? > '"+exitFile+"'")
 	screen := func(what string, ok func(string) bool) string {
 		t.Helper()
 		deadline := time.Now().Add(15 * time.Second)
@@ -97,7 +100,18 @@ func TestTopInTerminal(t *testing.T) {
 	})
 
 	tmux("send-keys", "-t", "top", "q")
-	screen("the end of top", func(string) bool {
-		return strings.TrimSpace(tmux("display-message", "-p", "-t", "top", "#{pane_dead_status}")) == "0"
-	})
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		b, _ := os.ReadFile(exitFile)
+		if code := strings.TrimSpace(string(b)); code != "" {
+			if code != "0" {
+				t.Fatalf("top exited with %s after q", code)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("top did not end on q")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
