@@ -84,7 +84,7 @@ func Start(spec Spec) (Process, error) {
 		p.outs = []*lineWriter{{out: spec.Stdout, prefix: spec.Prefix}, {out: spec.Stderr, prefix: spec.Prefix}}
 		cmd.Stdout, cmd.Stderr = p.outs[0], p.outs[1]
 	}
-	if err := start(cmd); err != nil {
+	if err := startTracked(cmd); err != nil { // see Reap
 		var pe *fs.PathError
 		if errors.As(err, &pe) && pe.Path == cmd.Path {
 			pe.Path = spec.Name // not /proc/self/fd/N
@@ -114,6 +114,7 @@ func (p *process) OS() *os.Process            { return p.cmd.Process }
 
 func (p *process) Wait() (*State, error) {
 	err := p.cmd.Wait()
+	untrack(p.cmd.Process.Pid)
 	for _, o := range p.outs {
 		o.flush()
 	}

@@ -79,6 +79,18 @@ func TestListenersForAnotherPid(t *testing.T) {
 	}
 }
 
+// TestListenersMissing: LISTEN_FDS counting descriptors that are not
+// open is an error.
+func TestListenersMissing(t *testing.T) {
+	_, f := listener(t)
+	env := []string{envListenFDs + "=100", envListenPID + "=0"}
+	out, err := startChild(t, "listeners-missing", env, f).Output()
+	f.Close()
+	if err != nil || !strings.HasPrefix(string(out), "systemd: LISTEN_FDS=100 but descriptor ") {
+		t.Fatalf("child: %q, %v", out, err)
+	}
+}
+
 func TestListenSpec(t *testing.T) {
 	me := strconv.Itoa(os.Getpid())
 	for _, tt := range []struct {

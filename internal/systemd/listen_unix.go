@@ -27,14 +27,16 @@ func Listeners(unset bool) ([]ListenFile, error) {
 	if err != nil || n == 0 {
 		return nil, err
 	}
-	files := make([]ListenFile, 0, n)
-	for i := range n {
-		fd := listenFDsStart + i
+	for fd := listenFDsStart; fd < listenFDsStart+n; fd++ { // all open, before any is wrapped (and closed when collected)
 		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
 			return nil, fmt.Errorf("systemd: %s=%d but descriptor %d: %w", envListenFDs, n, fd, err)
 		}
+	}
+	files := make([]ListenFile, n)
+	for i := range files {
+		fd := listenFDsStart + i
 		syscall.CloseOnExec(fd)
-		files = append(files, ListenFile{Name: names[i], File: os.NewFile(uintptr(fd), names[i])})
+		files[i] = ListenFile{Name: names[i], File: os.NewFile(uintptr(fd), names[i])}
 	}
 	return files, nil
 }

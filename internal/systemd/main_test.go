@@ -44,6 +44,14 @@ func child(mode string) error {
 	case "listeners": // an exec shim's child: LISTEN_PID is set to its own pid
 		os.Setenv(envListenPID, strconv.Itoa(os.Getpid()))
 		return serveListeners()
+	case "listeners-missing": // LISTEN_FDS counts more than were passed
+		os.Setenv(envListenPID, strconv.Itoa(os.Getpid()))
+		files, err := Listeners(true)
+		if err == nil || files != nil {
+			return fmt.Errorf("Listeners of missing descriptors: %v, %v", files, err)
+		}
+		fmt.Println(err)
+		return nil
 	case "listeners-other": // LISTEN_PID is another process's
 		files, err := Listeners(false)
 		if err != nil || len(files) != 0 {
