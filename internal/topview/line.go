@@ -54,16 +54,6 @@ func printable(s string) string {
 	}, s)
 }
 
-// width is the line's length in runes (what a terminal shows of ASCII and
-// of most text; the view writes no wide characters of its own).
-func (l line) width() int {
-	n := 0
-	for _, s := range l {
-		n += utf8.RuneCountInString(s.text)
-	}
-	return n
-}
-
 // whole is l without the segments, after the first, that would not fit
 // whole in width: a header loses its last fields rather than a word's end.
 func (l line) whole(width int) line {
