@@ -6,6 +6,8 @@
 //	go run ./examples/hello -n 4 -addr 127.0.0.1:9000 -policy shared
 //	curl localhost:8000/          # "hello from worker 2 (pid 1234, generation 1)"
 //	kill -HUP <primary pid>       # rolling reload: generation 2, no request lost
+//	gocluster status              # from the same directory: its workers (control socket)
+//	gocluster reload              # the same reload, through the control socket
 package main
 
 import (
@@ -18,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gocluster/cluster"
+	"github.com/gocluster/cluster/control"
 )
 
 func main() {
@@ -54,13 +57,28 @@ func primary(n int, policy string) error {
 	// Subscribe before Run: the channel then gets every event from setup
 	// on, and is closed after the last exit, when Run has returned.
 	events := p.Events(context.Background())
+	// The control socket: gocluster status, top, scale, reload, stop, send,
+	// kv from the same directory reach this cluster.
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	served := make(chan error, 1)
+	if ctl, err := control.Listen(p, control.Options{Name: "hello", Stop: stop}); err != nil {
+		log.Printf("primary %d: no control socket: %v", os.Getpid(), err) // say, another hello runs from here
+		served <- nil
+	} else {
+		go func() { served <- ctl.Serve(ctx) }()
+		log.Printf("primary %d: control socket %s", os.Getpid(), ctl.Path())
+	}
 	log.Printf("primary %d: starting workers", os.Getpid())
 	done := make(chan error, 1)
-	go func() { done <- p.Run(context.Background()) }() // until SIGINT or SIGTERM; SIGHUP reloads
+	go func() { done <- p.Run(ctx) }() // until SIGINT, SIGTERM or gocluster stop; SIGHUP reloads
 	for e := range events {
 		log.Printf("primary: %v", e)
 	}
-	return <-done
+	err = <-done
+	stop()
+	<-served
+	return err
 }
 
 func worker(addr string) error {
