@@ -116,6 +116,8 @@ func testWorker(mode string) int {
 		cluster.Ready()
 		time.Sleep(time.Hour)
 		return 0
+	case "extrafile": // writes to fd 3, Settings.ExtraFiles[0]
+		return extraFileWorker()
 	}
 	return echoWorker()
 }
