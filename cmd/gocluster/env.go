@@ -22,3 +22,8 @@ const (
 	launcherCmd = "__worker"
 	execCmd     = "__exec"
 )
+
+// launcherReport is what a launcher tells the primary about its program.
+type launcherReport struct {
+	PID int `json:"gocluster_pid"`
+}

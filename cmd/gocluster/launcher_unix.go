@@ -81,7 +81,13 @@ func newLauncher(prog []string) (*launcher, error) {
 	for i := range n {
 		files = append(files, os.NewFile(uintptr(3+i), "listener"))
 	}
-	pair, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	syscall.ForkLock.RLock() // no fork between the pair and its close-on-exec (SOCK_CLOEXEC is not on macOS)
+	pair, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err == nil {
+		syscall.CloseOnExec(pair[0])
+		syscall.CloseOnExec(pair[1])
+	}
+	syscall.ForkLock.RUnlock()
 	if err != nil {
 		return nil, fmt.Errorf("gocluster: message channel: %w", err)
 	}
@@ -181,11 +187,6 @@ func (l *launcher) run() int {
 			return exitAs(l.cmd.ProcessState)
 		}
 	}
-}
-
-// launcherReport is what a launcher tells the primary about its program.
-type launcherReport struct {
-	PID int `json:"gocluster_pid"`
 }
 
 // readNotify turns READY=1 into readiness and passes STATUS= on.

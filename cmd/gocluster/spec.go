@@ -48,7 +48,7 @@ func parseListen(s string) (listenSpec, error) {
 	}
 	if path, ok := strings.CutPrefix(s, "unix:"); ok {
 		if path == "" {
-			return l, fmt.Errorf("gocluster: listen %q: give a socket path after unix:", s)
+			return l, fmt.Errorf("gocluster: listen %q: give a socket path after unix: (unix:/run/app.sock)", s)
 		}
 		l.Network, l.Address = "unix", path
 		return l, nil
