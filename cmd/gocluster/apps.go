@@ -14,18 +14,22 @@ import (
 // gocluster run --app NAME), passes signals on, and waits for all of them.
 // One that fails to start stops the others.
 func runApps(ctx context.Context, apps []appSpec, file, envName string, stderr io.Writer) error {
+	if os.Getenv("NOTIFY_SOCKET") != "" || os.Getenv("LISTEN_FDS") != "" {
+		return fmt.Errorf("gocluster: %s has %d apps: under systemd run one unit per app (gocluster run --app NAME)", file, len(apps))
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("gocluster: find this program: %w", err)
 	}
 	var cmds []*exec.Cmd
 	for _, a := range apps {
-		args := []string{"run", "--config", file, "--app", a.Name, "--per-app"}
+		args := []string{"run", "--config", file, "--app", a.Name}
 		if envName != "" {
 			args = append(args, "--env", envName)
 		}
 		cmd := exec.Command(self, args...)
 		cmd.Stdout, cmd.Stderr = os.Stdout, stderr
+		cmd.Env = append(os.Environ(), envPerApp+"=1")
 		if err := cmd.Start(); err != nil {
 			signalAll(cmds, syscall.SIGTERM)
 			waitAll(cmds)

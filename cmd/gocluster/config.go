@@ -75,7 +75,12 @@ func loadConfig(file, envName string) ([]appSpec, error) {
 	for i, raw := range doc.App {
 		spec, err := decodeApp(md, raw, envName)
 		if err != nil {
-			return nil, fmt.Errorf("gocluster: config %s: app %d: %w", file, i+1, err)
+			app := fmt.Sprintf("app %d", i+1)
+			var name string
+			if p, ok := raw["name"]; ok && md.PrimitiveDecode(p, &name) == nil && name != "" {
+				app = fmt.Sprintf("app %q", name)
+			}
+			return nil, fmt.Errorf("gocluster: config %s: %s: %w", file, app, unprefixed{err})
 		}
 		if seen[spec.Name] {
 			return nil, fmt.Errorf("gocluster: config %s: two apps are named %q: give each its own name", file, spec.Name)
@@ -97,6 +102,12 @@ func usesEnv(apps []map[string]toml.Primitive, envName string) bool {
 	}
 	return false
 }
+
+// unprefixed drops the "gocluster: " of a message that goes after another.
+type unprefixed struct{ error }
+
+func (u unprefixed) Error() string { return strings.TrimPrefix(u.error.Error(), "gocluster: ") }
+func (u unprefixed) Unwrap() error { return u.error }
 
 // decodeApp turns one app table into a spec; its errors lack the prefix.
 func decodeApp(md toml.MetaData, raw map[string]toml.Primitive, envName string) (appSpec, error) {
@@ -132,7 +143,8 @@ func decodeApp(md toml.MetaData, raw map[string]toml.Primitive, envName string) 
 		}
 	}
 	spec := appSpec{Name: a.Name, Command: a.Command, Workers: a.Workers, Dir: a.Cwd, StopSignal: cmpStr(a.StopSignal, "TERM"),
-		LogDir: a.LogDir, LogKeep: a.LogKeep, Metrics: a.Metrics, DrainTimeout: 10 * time.Second}
+		LogDir: a.LogDir, LogKeep: a.LogKeep, Metrics: a.Metrics, DrainTimeout: 10 * time.Second, KillTimeout: 5 * time.Second,
+		ReadyTimeout: time.Minute}
 	if spec.LogKeep == 0 {
 		spec.LogKeep = 3
 	}

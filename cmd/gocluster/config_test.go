@@ -64,6 +64,13 @@ log_dir = "` + logs + `/admin"
 	if !greetings["welcome"] || !greetings["hello"] || len(greetings) != 2 {
 		t.Fatalf("greetings %v: want web's env_production (welcome) and admin's default (hello)", greetings)
 	}
+	// With no --app, status shows every app of the file.
+	if out, errOut, code := goclusterIn(t, dir, "status"); code != 0 || !strings.Contains(out, "web: primary pid") || !strings.Contains(out, "admin: primary pid") {
+		t.Fatalf("status of both apps: exit %d, %s%s", code, out, errOut)
+	}
+	if _, errOut, code := goclusterIn(t, dir, "reload"); code != 1 || !strings.Contains(errOut, "runs 2 apps: give --app NAME (web, admin)") {
+		t.Fatalf("reload without --app: exit %d, %s", code, errOut)
+	}
 	for app, n := range map[string]int{"web": 2, "admin": 1} {
 		out, errOut, code := goclusterIn(t, dir, "status", "--app", app, "--json")
 		if code != 0 || strings.Count(out, `"generation"`) != n+1 || !strings.Contains(out, `"name": "`+app+`"`) {

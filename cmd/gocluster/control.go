@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/gocluster/cluster/control"
 )
@@ -22,7 +25,34 @@ func dialFlags(ctx context.Context, fs *flag.FlagSet, args []string, stdout io.W
 	if err != nil {
 		return nil, fmt.Errorf("gocluster: %w", err)
 	}
-	return control.Dial(ctx, path)
+	c, err := control.Dial(ctx, path)
+	if errors.Is(err, control.ErrNoCluster) && *socket == "" && *app == "" {
+		if names := configApps(); len(names) > 1 {
+			return nil, &severalApps{names}
+		}
+	}
+	return c, err
+}
+
+// severalApps: the config file here runs several apps, each with its own
+// socket; say which (--app).
+type severalApps struct{ names []string }
+
+func (e *severalApps) Error() string {
+	return fmt.Sprintf("gocluster: %s here runs %d apps: give --app NAME (%s)", defaultConfig, len(e.names), strings.Join(e.names, ", "))
+}
+
+// configApps names the apps of ./gocluster.toml, if it reads.
+func configApps() []string {
+	apps, err := loadConfig(defaultConfig, "")
+	if err != nil {
+		return nil
+	}
+	names := make([]string, len(apps))
+	for i, a := range apps {
+		names[i] = a.Name
+	}
+	return names
 }
 
 // cmdScale is gocluster scale N.
@@ -68,9 +98,30 @@ func cmdStop(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := c.Stop(ctx); err != nil {
 		return err
 	}
+	// The cluster drains, then removes its socket: wait for that, so that
+	// its addresses are free when this returns.
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for limit := time.After(stopWait); ; {
+		if d, err := control.Dial(ctx, c.Path()); errors.Is(err, control.ErrNoCluster) {
+			break
+		} else if err == nil {
+			d.Close()
+		}
+		select {
+		case <-tick.C:
+		case <-limit:
+			return fmt.Errorf("gocluster: stop: the cluster still runs after %v (its workers drain?); gocluster status shows them", stopWait)
+		case <-ctx.Done():
+			return fmt.Errorf("gocluster: stop: interrupted; the cluster goes on stopping")
+		}
+	}
 	fmt.Fprintln(stdout, "stopped")
 	return nil
 }
+
+// stopWait bounds how long gocluster stop waits for the cluster to end.
+const stopWait = 5 * time.Minute
 
 // dialOnly dials for a command that takes no argument.
 func dialOnly(ctx context.Context, name string, args []string, stdout io.Writer) (*control.Client, error) {

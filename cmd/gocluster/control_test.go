@@ -4,6 +4,7 @@ package main
 
 import (
 	"encoding/json"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +66,12 @@ func TestControlCommands(t *testing.T) {
 	if out := r.ctl("stop"); !strings.Contains(out, "stopped") {
 		t.Fatalf("stop said %q", out)
 	}
+	// stop returns once the cluster has stopped: its address is free.
+	ln, err := net.Listen("tcp", r.addr)
+	if err != nil {
+		t.Fatalf("the address is still taken after stop returned: %v", err)
+	}
+	ln.Close()
 	select {
 	case <-r.done:
 	case <-time.After(30 * time.Second):

@@ -8,6 +8,7 @@ const (
 	envReady       = "GOCLUSTER_READY"        // "notify" or a delay
 	envNotifyDir   = "GOCLUSTER_NOTIFY_DIR"   // where a worker's NOTIFY_SOCKET goes
 	envStopSignal  = "GOCLUSTER_STOP_SIGNAL"  // what drains the program: TERM, INT...
+	envPerApp      = "GOCLUSTER_PER_APP"      // set for each app of several: its control socket is named after it
 
 	// Given to the program.
 	envProgWorker     = "GOCLUSTER_WORKER_ID"

@@ -73,10 +73,8 @@ func newLauncher(prog []string) (*launcher, error) {
 		return nil, err
 	}
 	// Only the files named here go to the program: the library's own
-	// channel, which follows the listeners, is closed on exec.
-	for fd := 3; fd < 3+n+3; fd++ {
-		syscall.CloseOnExec(fd)
-	}
+	// channel, and whatever gocluster itself inherited, close on exec.
+	closeOnExecAll()
 	files := make([]*os.File, 0, n+1)
 	for i := range n {
 		files = append(files, os.NewFile(uintptr(3+i), "listener"))
@@ -246,17 +244,40 @@ func (l *launcher) writeChannel() {
 }
 
 // exitAs ends this process the way the program ended: the same code, or
-// the same signal.
+// the same signal. A signal the Go runtime turns into a crash of its own
+// (SIGQUIT, SIGABRT, SIGSEGV...) is said as the shell says it, 128+N.
 func exitAs(st *os.ProcessState) int {
 	ws, ok := st.Sys().(syscall.WaitStatus)
 	if ok && ws.Signaled() {
 		sig := ws.Signal()
+		switch sig {
+		case syscall.SIGQUIT, syscall.SIGABRT, syscall.SIGSEGV, syscall.SIGBUS, syscall.SIGFPE, syscall.SIGILL,
+			syscall.SIGTRAP, syscall.SIGSYS:
+			return 128 + int(sig)
+		}
 		signal.Reset(sig)
 		syscall.Kill(os.Getpid(), sig)
 		time.Sleep(100 * time.Millisecond)
 		return 128 + int(sig)
 	}
 	return st.ExitCode()
+}
+
+// closeOnExecAll marks every descriptor from 3 on close-on-exec: those
+// meant for the program are passed through exec.Cmd.ExtraFiles.
+func closeOnExecAll() {
+	ents, err := os.ReadDir("/dev/fd")
+	if err != nil {
+		for fd := 3; fd < 1024; fd++ { // no /dev/fd: the usual range
+			syscall.CloseOnExec(fd)
+		}
+		return
+	}
+	for _, e := range ents {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			syscall.CloseOnExec(fd)
+		}
+	}
 }
 
 // execProgram is the program's first step: LISTEN_PID must be its own pid,

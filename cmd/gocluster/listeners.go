@@ -89,9 +89,34 @@ func removeStale(path string) error {
 	c, err := net.DialTimeout("unix", path, time.Second)
 	if err == nil {
 		c.Close()
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) { // answered, or busy: alive
 		return fmt.Errorf("gocluster: listen unix:%s: another program listens there (stop it, or give another path)", path)
 	}
 	return os.Remove(path)
+}
+
+// unixSockets returns what removes the socket files of specs that are
+// still the ones bound now (a later run may have replaced them).
+func unixSockets(specs []listenSpec) func() {
+	var paths []string
+	var infos []os.FileInfo
+	for _, s := range specs {
+		if s.Network != "unix" {
+			continue
+		}
+		if fi, err := os.Lstat(s.Address); err == nil {
+			paths, infos = append(paths, s.Address), append(infos, fi)
+		}
+	}
+	return func() {
+		for i, path := range paths {
+			if fi, err := os.Lstat(path); err == nil && os.SameFile(fi, infos[i]) {
+				os.Remove(path)
+			}
+		}
+		paths = nil
+	}
 }
 
 func closeAll(files []namedFile) {

@@ -132,10 +132,25 @@ func newFlags(name string) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args; -h prints the flags to stdout and returns
-// flag.ErrHelp, a bad flag a one-line usage error.
+// parseFlags parses args, flags before and between the other arguments
+// (gocluster scale 3 --socket s) up to "--"; -h prints the flags to stdout
+// and returns flag.ErrHelp, a bad flag a one-line usage error.
 func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	var rest []string
 	err := fs.Parse(args)
+	// run's flags end at its program, whose own flags follow it.
+	for err == nil && fs.NArg() > 0 && fs.Name() != "gocluster run" {
+		if i := len(args) - fs.NArg() - 1; i >= 0 && args[i] == "--" { // the rest is arguments only
+			rest = append(rest, fs.Args()...)
+			break
+		}
+		rest = append(rest, fs.Arg(0))
+		args = fs.Args()[1:]
+		err = fs.Parse(args)
+	}
+	if err == nil && fs.Name() != "gocluster run" {
+		fs.Parse(append([]string{"--"}, rest...)) // fs.Args() is now rest
+	}
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintf(stdout, "usage of %s:\n", fs.Name())
 		fs.SetOutput(stdout)

@@ -34,6 +34,10 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// noRaceExitSleep spares each process of the race-built test binary the
+// race detector's second of sleep at exit.
+const noRaceExitSleep = "GORACE=atexit_sleep_ms=0"
+
 // gocluster runs the command to its end and returns its output and exit code.
 func gocluster(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
@@ -46,7 +50,7 @@ func goclusterIn(t *testing.T, wd string, args ...string) (stdout, stderr string
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], args...)
-	cmd.Env = append(os.Environ(), envAsCLI+"=1")
+	cmd.Env = append(os.Environ(), envAsCLI+"=1", noRaceExitSleep)
 	cmd.Dir = wd
 	var out, errOut strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errOut
@@ -89,7 +93,7 @@ func startRunIn(t *testing.T, wd string, env []string, args ...string) *running 
 		more: make(chan struct{}, 1), done: make(chan struct{})}
 	all := append([]string{"run", "--socket", r.socket, "--log-dir", r.logDir}, args...)
 	r.cmd = exec.Command(os.Args[0], all...)
-	r.cmd.Env = append(append(os.Environ(), envAsCLI+"=1"), env...)
+	r.cmd.Env = append(append(os.Environ(), envAsCLI+"=1", noRaceExitSleep), env...)
 	r.cmd.Dir = wd
 	stderr, err := r.cmd.StderrPipe()
 	if err != nil {

@@ -11,7 +11,8 @@ import (
 // directory (and app, when the config file has several).
 func socketPath(given, app string, perApp bool) (string, error) {
 	if given != "" {
-		return given, nil
+		// Absolute: the launchers run in the program's directory.
+		return filepath.Abs(given)
 	}
 	dir, err := os.Getwd()
 	if err != nil {

@@ -3,19 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"sync"
-	"syscall"
 
 	"github.com/gocluster/cluster"
 	"github.com/gocluster/cluster/control"
@@ -39,6 +36,8 @@ func runApp(ctx context.Context, spec appSpec, opts runOptions, stderr io.Writer
 		return err
 	}
 	defer closeAll(files)
+	removeSockets := unixSockets(spec.Listen)
+	defer removeSockets()
 	socket, err := socketPath(opts.Socket, spec.Name, opts.App)
 	if err != nil {
 		return err
@@ -75,10 +74,14 @@ func runApp(ctx context.Context, spec appSpec, opts runOptions, stderr io.Writer
 			Env: env, Dir: spec.Dir, Silent: true, ExtraFiles: osFiles(files)},
 		WorkerProcs:  -1,
 		DrainTimeout: spec.DrainTimeout,
+		KillTimeout:  spec.KillTimeout,
+		ReadyTimeout: spec.ReadyTimeout,
 		NoSignals:    true,
 		Stdout:       lg.Stdout(),
 		Stderr:       lg.Stderr(),
-		Logger:       slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		// The library's own warnings (exits, restarts) are said by
+		// watchEvents in the terminal's words.
+		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 	})
 	if err != nil {
 		return err
@@ -118,8 +121,12 @@ func runApp(ctx context.Context, spec appSpec, opts runOptions, stderr io.Writer
 	}
 	p.Handle(func(m *cluster.Message) {
 		var r launcherReport
-		if json.Unmarshal(m.Data, &r) == nil && r.PID > 0 {
-			pids.Store(m.From, r.PID)
+		// A launcher's first message names its program; the program's own
+		// messages come after it and cannot replace it.
+		if _, known := pids.Load(m.From); !known && json.Unmarshal(m.Data, &r) == nil && r.PID > 0 {
+			if w := p.Worker(m.From); w != nil && !w.IsDead() {
+				pids.Store(m.From, r.PID)
+			}
 			return
 		}
 		out.printf("message from worker %d: %s", m.From, m.Data)
@@ -134,8 +141,14 @@ func runApp(ctx context.Context, spec appSpec, opts runOptions, stderr io.Writer
 	goRun := func(f func()) { wg.Add(1); go func() { defer wg.Done(); f() }() }
 	events := p.Events(runCtx)
 	goRun(func() { watchEvents(events, p, cmpWorkers(spec.Workers), out, pids) })
-	goRun(func() { srv.Serve(runCtx) })
-	goRun(func() { handleSignals(runCtx, p, stop, out) })
+	// The control socket outlives the stop: status answers while workers
+	// drain, and its end tells gocluster stop that the cluster is gone.
+	serveCtx, endServe := context.WithCancel(context.Background())
+	defer endServe()
+	goRun(func() { srv.Serve(serveCtx) })
+	sigs := watchSignals() // from here on, before Run
+	done := make(chan struct{})
+	goRun(func() { sigs.run(done, runCtx, p, stop, out) })
 	goRun(func() { watchdog(runCtx) })
 	startReaper(runCtx, goRun)
 	if col != nil {
@@ -145,6 +158,10 @@ func runApp(ctx context.Context, spec appSpec, opts runOptions, stderr io.Writer
 	}
 	err = p.Run(runCtx)
 	stop()
+	close(done)
+	closeAll(files) // the addresses are free once gocluster stop returns
+	removeSockets()
+	endServe()
 	srv.Close()
 	if metricsSrv != nil {
 		metricsSrv.Close()
@@ -168,31 +185,6 @@ func cmpWorkers(n int) int {
 	return n
 }
 
-// handleSignals: SIGINT and SIGTERM stop, SIGHUP reloads.
-func handleSignals(ctx context.Context, p *cluster.Primary, stop func(), out *console) {
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case s := <-sigs:
-			if s == syscall.SIGHUP {
-				go func() {
-					if err := p.Reload(ctx); err != nil && !errors.Is(err, context.Canceled) {
-						out.printf("reload: %v", err)
-					}
-				}()
-				continue
-			}
-			out.printf("%v: stopping", s)
-			stop()
-			return
-		}
-	}
-}
-
 // watchEvents reports what happens, to the terminal and to systemd.
 func watchEvents(events <-chan cluster.Event, p *cluster.Primary, want int, out *console, pids *sync.Map) {
 	started := false
@@ -201,7 +193,7 @@ func watchEvents(events <-chan cluster.Event, p *cluster.Primary, want int, out 
 		case cluster.EventReady:
 			if !started && readyCount(p) >= want {
 				started = true
-				out.printf("ready: %d workers", want)
+				out.printf("ready: %s", plural(want, "worker"))
 				systemd.Notify("READY=1\nSTATUS=" + strconv.Itoa(want) + " workers ready")
 			}
 		case cluster.EventExit:

@@ -17,9 +17,14 @@ func TestOrphansReaped(t *testing.T) {
 	needProgram(t, "python3")
 	r := startRun(t, []string{"HELLO_ORPHAN=1.5"}, "-n", "2", "-l", "127.0.0.1:0", "--ready", "notify", "--", "python3", "testdata/hello.py")
 	primary := r.cmd.Process.Pid
-	adopted := children(primary, "sleep")
-	if len(adopted) != 2 {
-		t.Fatalf("the primary (pid %d) adopted %d orphans (sleep), want 2: subreaper not set?", primary, len(adopted))
+	// Each orphan may still be a forked sh for a moment before its exec of
+	// sleep: wait until both show.
+	adopted := time.Now().Add(10 * time.Second)
+	for len(children(primary, "sleep")) != 2 {
+		if time.Now().After(adopted) {
+			t.Fatalf("the primary (pid %d) adopted %v, want 2 orphans (sleep): subreaper not set?", primary, children(primary, "sleep"))
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {

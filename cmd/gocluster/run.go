@@ -27,8 +27,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	ready := fs.String("ready", "1s", "when a worker is ready: notify (it sends READY=1) or a delay")
 	dir := fs.String("cwd", "", "the program's working directory")
 	maxMem := fs.String("max-memory", "", "recycle a worker over this memory (300MiB)")
-	drain := fs.Duration("drain-timeout", 10*time.Second, "how long a worker may drain after the stop signal before SIGKILL")
+	drain := fs.Duration("drain-timeout", 10*time.Second, "how long a worker may drain after the stop signal before SIGTERM, then SIGKILL")
 	stopSig := fs.String("stop-signal", "TERM", "the signal that asks the program to drain")
+	kill := fs.Duration("kill-timeout", 5*time.Second, "how long a worker still running after the drain timeout has after SIGTERM, before SIGKILL")
+	readyTimeout := fs.Duration("ready-timeout", time.Minute, "a worker not ready this long after its start is killed (and replaced, or the reload aborted)")
 	logDir := fs.String("log-dir", "", "the directory of the workers' log files (default: a directory per app in the user's state directory)")
 	logSize := fs.String("log-size", "10MiB", "rotate a worker's log file past this size")
 	logKeep := fs.Int("log-keep", 3, "rotated files kept per worker")
@@ -37,12 +39,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	config := fs.String("config", "", "the config file (default ./gocluster.toml when no program is given)")
 	envName := fs.String("env", "", "the environment of the config file to apply (its env_NAME)")
 	app := fs.String("app", "", "run only this app of the config file")
-	perApp := fs.Bool("per-app", false, "") // set for each app of several: its control socket is named after it
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	prog := fs.Args()
-	if len(prog) > 0 && args[len(args)-len(prog)-1] != "--" && strings.HasPrefix(prog[0], "-") {
+	if i := len(args) - len(prog) - 1; len(prog) > 0 && (i < 0 || args[i] != "--") && strings.HasPrefix(prog[0], "-") {
 		return usageErr("gocluster run: put the program after --: gocluster run -n 2 -l :8080 -- ./app")
 	}
 	if len(prog) == 0 {
@@ -62,12 +63,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if len(apps) > 1 {
 			return runApps(ctx, apps, file, *envName, stderr)
 		}
-		return runApp(ctx, apps[0], runOptions{Socket: *socket, App: *perApp}, stderr)
+		return runApp(ctx, apps[0], runOptions{Socket: *socket, App: os.Getenv(envPerApp) == "1"}, stderr)
 	}
 	if *config != "" || *envName != "" || *app != "" {
 		return usageErr("gocluster run: --config, --env and --app are for the config file: give either them or a program")
 	}
-	spec := appSpec{Name: *name, Command: prog, Workers: *n, Dir: *dir, Env: env, DrainTimeout: *drain,
+	spec := appSpec{Name: *name, Command: prog, Workers: *n, Dir: *dir, Env: env, DrainTimeout: *drain, KillTimeout: *kill, ReadyTimeout: *readyTimeout,
 		StopSignal: *stopSig, LogDir: *logDir, LogKeep: *logKeep, Metrics: *metrics}
 	var err error
 	if spec.Ready, err = parseReady(*ready); err != nil {
@@ -101,6 +102,9 @@ func (s *appSpec) check() error {
 	}
 	if s.Name == "" {
 		s.Name = baseName(s.Command[0])
+	}
+	if s.DrainTimeout <= 0 || s.KillTimeout <= 0 || s.ReadyTimeout <= 0 {
+		return fmt.Errorf("gocluster: app %q: drain, kill and ready timeouts must be above 0", s.Name)
 	}
 	if s.Workers < 0 {
 		return fmt.Errorf("gocluster: app %q: workers %d: give 0 (one per CPU) or more", s.Name, s.Workers)

@@ -119,3 +119,25 @@ func TestNodeReloadUnderLoad(t *testing.T) {
 	}
 	t.Logf("%d requests, none failed, across the reload", n)
 }
+
+// TestSecondSignalWhileDraining: a second SIGTERM while the workers drain
+// is noted, not fatal: the drain completes.
+func TestSecondSignalWhileDraining(t *testing.T) {
+	needProgram(t, "node")
+	r := startRun(t, nil, "-n", "2", "-l", "127.0.0.1:0", "--ready", "notify", "--", "node", "testdata/hello.js")
+	r.cmd.Process.Signal(syscall.SIGTERM)
+	r.waitLine("terminated: stopping", 10*time.Second)
+	r.cmd.Process.Signal(syscall.SIGTERM)
+	r.waitLine("terminated: already stopping", 10*time.Second)
+	select {
+	case <-r.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("gocluster run did not end")
+	}
+	if err := r.cmd.Wait(); err != nil {
+		t.Fatalf("gocluster run ended with %v, want a clean stop", err)
+	}
+	if out := strings.Join(r.output(), "\n"); !strings.Contains(out, "gocluster: stopped") {
+		t.Fatalf("no clean stop:\n%s", out)
+	}
+}

@@ -22,6 +22,7 @@ type appSpec struct {
 	MaxMemory    int64    // bytes; 0: no limit
 	DrainTimeout time.Duration
 	KillTimeout  time.Duration
+	ReadyTimeout time.Duration
 	StopSignal   string
 	LogDir       string
 	LogSize      int64
@@ -137,7 +138,7 @@ func parseSize(s string) (int64, error) {
 		}
 	}
 	var n int64
-	if _, err := fmt.Sscan(t, &n); err != nil || n < 0 || fmt.Sprint(n) != t {
+	if _, err := fmt.Sscan(t, &n); err != nil || n < 0 || fmt.Sprint(n) != t || n > (1<<62)/mult {
 		return 0, fmt.Errorf("gocluster: size %q: give bytes or a number with KiB, MiB or GiB (300MiB)", s)
 	}
 	return n * mult, nil

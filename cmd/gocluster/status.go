@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -17,6 +18,10 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlags("status")
 	asJSON := fs.Bool("json", false, "print the status as JSON")
 	c, err := dialFlags(ctx, fs, args, stdout)
+	var several *severalApps
+	if errors.As(err, &several) {
+		return statusOfApps(ctx, several.names, *asJSON, stdout)
+	}
 	if err != nil {
 		return err
 	}
@@ -34,6 +39,41 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return enc.Encode(st)
 	}
 	printStatus(stdout, *st, time.Now())
+	return nil
+}
+
+// statusOfApps prints the status of each app of the config file here: a
+// table each, or a JSON array.
+func statusOfApps(ctx context.Context, names []string, asJSON bool, stdout io.Writer) error {
+	var all []control.Status
+	for i, name := range names {
+		path, err := socketPath("", name, true)
+		if err != nil {
+			return fmt.Errorf("gocluster: %w", err)
+		}
+		c, err := control.Dial(ctx, path)
+		if err != nil {
+			return fmt.Errorf("gocluster: app %q: %w", name, err)
+		}
+		st, err := c.Status(ctx)
+		c.Close()
+		if err != nil {
+			return fmt.Errorf("gocluster: app %q: %w", name, err)
+		}
+		if asJSON {
+			all = append(all, *st)
+			continue
+		}
+		if i > 0 {
+			fmt.Fprintln(stdout)
+		}
+		printStatus(stdout, *st, time.Now())
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(all)
+	}
 	return nil
 }
 

@@ -44,7 +44,7 @@ func TestTopInTerminal(t *testing.T) {
 	// seconds to report a dead pane's status.
 	exitFile := filepath.Join(t.TempDir(), "exit")
 	tmux("new-session", "-d", "-s", "top", "-x", "80", "-y", "24",
-		"env "+envAsCLI+"=1 '"+os.Args[0]+"' top --socket '"+r.socket+"'; echo $? > '"+exitFile+"'")
+		"env "+envAsCLI+"=1 "+noRaceExitSleep+" '"+os.Args[0]+"' top --socket '"+r.socket+"'; echo $? > '"+exitFile+"'")
 	screen := func(what string, ok func(string) bool) string {
 		t.Helper()
 		deadline := time.Now().Add(15 * time.Second)

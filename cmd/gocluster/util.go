@@ -45,3 +45,11 @@ func parseSignal(s string) (syscall.Signal, error) {
 	}
 	return 0, fmt.Errorf("gocluster: stop signal %q: say TERM, INT, HUP, QUIT or KILL", s)
 }
+
+// plural is "1 worker", "2 workers".
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
