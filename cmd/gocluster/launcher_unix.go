@@ -58,8 +58,12 @@ type launcher struct {
 	maxMemory int64
 }
 
-// memoryCheck is how often a program is checked against its memory limit.
-const memoryCheck = 2 * time.Second
+// memoryCheck is how often a program is checked against its memory limit;
+// one over it that has not ended memoryKill after its stop signal is killed.
+const (
+	memoryCheck = 2 * time.Second
+	memoryKill  = 30 * time.Second
+)
 
 func newLauncher(prog []string) (*launcher, error) {
 	n, _ := strconv.Atoi(os.Getenv(envListenFDs))
@@ -159,14 +163,18 @@ func (l *launcher) run() int {
 		defer t.Stop()
 		memory = t.C
 	}
+	var kill <-chan time.Time
 	for {
 		select {
+		case <-kill: // over its memory, and not draining
+			l.cmd.Process.Kill()
 		case <-memory:
 			if rss, err := proc.RSS(pid); err == nil && rss > l.maxMemory {
 				fmt.Fprintf(os.Stderr, "gocluster: worker %d: program over its memory (%d MiB > %d MiB): restarting it\n",
 					cluster.ID(), rss>>20, l.maxMemory>>20)
 				memory = nil
 				l.cmd.Process.Signal(l.stop)
+				kill = time.After(memoryKill)
 			}
 		case <-delay:
 			delay = nil
@@ -207,10 +215,16 @@ func (l *launcher) readNotify(ready chan<- struct{}) {
 // process.send): "ready" (pm2's wait_ready) marks it ready, the rest go to
 // the primary.
 func (l *launcher) readChannel(ready chan<- struct{}) {
-	sc := bufio.NewScanner(l.channel)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	for sc.Scan() {
-		line := sc.Bytes()
+	r := bufio.NewReaderSize(l.channel, 64<<10)
+	for {
+		line, err := readLine(r, maxChannelLine)
+		if err != nil {
+			return
+		}
+		if line == nil {
+			fmt.Fprintf(os.Stderr, "gocluster: worker %d: a message over %d MiB from the program was dropped\n", cluster.ID(), maxChannelLine>>20)
+			continue
+		}
 		var s string
 		if json.Unmarshal(line, &s) == nil && s == "ready" {
 			select {
@@ -225,7 +239,34 @@ func (l *launcher) readChannel(ready chan<- struct{}) {
 		if json.Unmarshal(line, &internal) == nil && strings.HasPrefix(internal.Cmd, "NODE_") {
 			continue // Node's own handshakes
 		}
-		cluster.Send(append([]byte(nil), line...))
+		cluster.Send(line)
+	}
+}
+
+// maxChannelLine is the longest message a program may send on its channel.
+const maxChannelLine = 16 << 20
+
+// readLine reads one line without its newline, in a new slice; a line
+// over limit is skipped to its end and returned as nil.
+func readLine(r *bufio.Reader, limit int) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if len(line)+len(chunk) <= limit {
+			line = append(line, chunk...)
+		} else {
+			line = line[:0:0] // over: drop what came, keep reading to the end
+			limit = -1
+		}
+		switch {
+		case err == bufio.ErrBufferFull:
+			continue
+		case err != nil:
+			return nil, err
+		case limit < 0:
+			return nil, nil
+		}
+		return line[:len(line)-1], nil
 	}
 }
 

@@ -150,7 +150,7 @@ func runApp(ctx context.Context, spec appSpec, opts runOptions, stderr io.Writer
 	done := make(chan struct{})
 	goRun(func() { sigs.run(done, runCtx, p, stop, out) })
 	goRun(func() { watchdog(runCtx) })
-	startReaper(runCtx, goRun)
+	startReaper(serveCtx, goRun) // until the end: orphans also exit while workers drain
 	if col != nil {
 		goRun(func() { col.Run(runCtx) })
 		goRun(func() { metricsSrv.Serve(metricsLn) })

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"os/exec"
@@ -117,7 +118,11 @@ func checkProgram(name, dir string) error {
 	case fi.IsDir():
 		return fmt.Errorf("gocluster: program %q is a directory: give the program to run", name)
 	case fi.Mode()&0o111 == 0:
-		return fmt.Errorf("gocluster: program %q is not executable: chmod +x %s, or run it through its interpreter (-- python3 %s)", name, name, name)
+		interp := map[string]string{".py": "python3", ".js": "node", ".mjs": "node", ".cjs": "node", ".sh": "sh", ".rb": "ruby", ".pl": "perl"}[filepath.Ext(name)]
+		if interp == "" {
+			interp = "its interpreter"
+		}
+		return fmt.Errorf("gocluster: program %q is not executable: chmod +x %s, or run it through %s (-- %s %s)", name, name, interp, cmp.Or(interp, "sh"), name)
 	}
 	return nil
 }
