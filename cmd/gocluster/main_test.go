@@ -67,7 +67,6 @@ type running struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	socket string
-	logDir string
 	addr   string // the first address it listens on
 
 	mu    sync.Mutex
@@ -89,12 +88,19 @@ func startRun(t *testing.T, env []string, args ...string) *running {
 func startRunIn(t *testing.T, wd string, env []string, args ...string) *running {
 	t.Helper()
 	dir := t.TempDir()
-	r := &running{t: t, socket: filepath.Join(dir, "ctl.sock"), logDir: filepath.Join(dir, "logs"),
-		more: make(chan struct{}, 1), done: make(chan struct{})}
-	all := append([]string{"run", "--socket", r.socket, "--log-dir", r.logDir}, args...)
-	r.cmd = exec.Command(os.Args[0], all...)
-	r.cmd.Env = append(append(os.Environ(), envAsCLI+"=1", noRaceExitSleep), env...)
-	r.cmd.Dir = wd
+	socket := filepath.Join(dir, "ctl.sock")
+	all := append([]string{"run", "--socket", socket, "--log-dir", filepath.Join(dir, "logs")}, args...)
+	cmd := exec.Command(os.Args[0], all...)
+	cmd.Env = append(append(os.Environ(), envAsCLI+"=1", noRaceExitSleep), env...)
+	cmd.Dir = wd
+	return startCmd(t, cmd, socket)
+}
+
+// startCmd starts cmd, a gocluster run whose control socket is socket, and
+// waits until every worker is ready.
+func startCmd(t *testing.T, cmd *exec.Cmd, socket string) *running {
+	t.Helper()
+	r := &running{t: t, cmd: cmd, socket: socket, more: make(chan struct{}, 1), done: make(chan struct{})}
 	stderr, err := r.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,11 @@
 package main
 
 import (
+	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"syscall"
 	"strings"
 	"testing"
 	"time"
@@ -72,4 +76,36 @@ func TestSystemdNotify(t *testing.T) {
 	next("READY=1 after the reload", func(n systemd.Notification) bool { return n.Ready })
 	r.ctl("stop")
 	next("STOPPING=1", func(n systemd.Notification) bool { return n.Stopping })
+}
+
+// TestSocketActivation: started with a socket passed the systemd way
+// (LISTEN_FDS, LISTEN_PID = its pid), gocluster run serves on it instead of
+// binding, and passes it to every worker; SIGUSR1 reaches every program.
+func TestSocketActivation(t *testing.T) {
+	needProgram(t, "python3")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := ln.(*net.TCPListener).File()
+	ln.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dir := t.TempDir()
+	// __exec puts its own pid in LISTEN_PID, then becomes gocluster run.
+	cmd := exec.Command(os.Args[0], execCmd, "--", os.Args[0], "run", "--socket", filepath.Join(dir, "ctl.sock"),
+		"--log-dir", filepath.Join(dir, "logs"), "-n", "2", "--ready", "notify", "--", "python3", "testdata/hello.py")
+	cmd.Env = append(os.Environ(), envAsCLI+"=1", noRaceExitSleep, "LISTEN_FDS=1", "LISTEN_FDNAMES=web")
+	cmd.ExtraFiles = []*os.File{f}
+	r := startCmd(t, cmd, filepath.Join(dir, "ctl.sock"))
+	r.waitLine("listening on web (from systemd)", 5*time.Second)
+	if seen := answerers(t, ln.Addr().String(), 2, 400); len(seen) != 2 {
+		t.Fatalf("on the passed socket, answers from %v, want 2 workers", seen)
+	}
+	r.cmd.Process.Signal(syscall.SIGUSR1)
+	for _, w := range r.status().Workers {
+		r.waitLine("python worker "+itoa(w.ID)+" got SIGUSR1", 10*time.Second)
+	}
 }

@@ -42,6 +42,7 @@ sock = socket.socket(fileno=3)
 server = Server(sock.getsockname(), Handler, bind_and_activate=False)
 server.socket = sock
 signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+signal.signal(signal.SIGUSR1, lambda *_: print(f"python worker {worker} got SIGUSR1", flush=True))
 
 orphan = os.environ.get("HELLO_ORPHAN")
 if orphan:

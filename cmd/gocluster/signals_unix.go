@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 import (
@@ -13,14 +15,15 @@ import (
 
 // primarySignals are the signals of gocluster run's primary: SIGINT and
 // SIGTERM stop (once: more of them while it drains are only noted), SIGHUP
-// reloads (one more queued during a reload).
+// reloads (one more queued during a reload), SIGUSR1 and SIGUSR2 go on to
+// every worker's program (through its launcher).
 type primarySignals struct{ ch chan os.Signal }
 
 // watchSignals subscribes at once, so that no signal between now and the
 // handler's start takes its default action.
 func watchSignals() *primarySignals {
 	s := &primarySignals{ch: make(chan os.Signal, 8)}
-	signal.Notify(s.ch, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	signal.Notify(s.ch, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2)
 	return s
 }
 
@@ -51,6 +54,10 @@ func (s *primarySignals) run(done <-chan struct{}, ctx context.Context, p *clust
 			return
 		case sig := <-s.ch:
 			switch {
+			case sig == syscall.SIGUSR1 || sig == syscall.SIGUSR2:
+				for _, w := range p.Workers() {
+					w.Process().Signal(sig) // not Kill: the worker stays supervised
+				}
 			case sig == syscall.SIGHUP && !stopping:
 				select {
 				case reload <- struct{}{}:
