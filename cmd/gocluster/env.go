@@ -1,5 +1,7 @@
 package main
 
+import "encoding/json"
+
 // The environment the primary gives each worker's launcher (beside the
 // library's own), and what the launcher gives the program.
 const (
@@ -24,7 +26,12 @@ const (
 	execCmd     = "__exec"
 )
 
-// launcherReport is what a launcher tells the primary about its program.
+// launcherReport is what a launcher tells the primary about its program,
+// one field a message: its pid (first), a STATUS= it sent, or a message it
+// sent on its channel (wrapped, so that a program cannot pass for its
+// launcher).
 type launcherReport struct {
-	PID int `json:"gocluster_pid"`
+	PID     int             `json:"gocluster_pid,omitempty"`
+	Status  string          `json:"gocluster_status,omitempty"`
+	Message json.RawMessage `json:"message,omitempty"`
 }

@@ -195,7 +195,8 @@ func (l *launcher) run() int {
 	}
 }
 
-// readNotify turns READY=1 into readiness and passes STATUS= on.
+// readNotify turns READY=1 into readiness and passes STATUS= on to the
+// primary, which relays it to systemd.
 func (l *launcher) readNotify(ready chan<- struct{}) {
 	for {
 		n, err := l.notify.Read()
@@ -207,6 +208,10 @@ func (l *launcher) readNotify(ready chan<- struct{}) {
 			case ready <- struct{}{}:
 			default:
 			}
+		}
+		if n.Status != "" {
+			b, _ := json.Marshal(launcherReport{Status: n.Status})
+			cluster.Send(b)
 		}
 	}
 }
@@ -239,7 +244,8 @@ func (l *launcher) readChannel(ready chan<- struct{}) {
 		if json.Unmarshal(line, &internal) == nil && strings.HasPrefix(internal.Cmd, "NODE_") {
 			continue // Node's own handshakes
 		}
-		cluster.Send(line)
+		b, _ := json.Marshal(launcherReport{Message: line})
+		cluster.Send(b)
 	}
 }
 

@@ -121,15 +121,20 @@ func runApp(ctx context.Context, spec appSpec, opts runOptions, stderr io.Writer
 	}
 	p.Handle(func(m *cluster.Message) {
 		var r launcherReport
-		// A launcher's first message names its program; the program's own
-		// messages come after it and cannot replace it.
-		if _, known := pids.Load(m.From); !known && json.Unmarshal(m.Data, &r) == nil && r.PID > 0 {
-			if w := p.Worker(m.From); w != nil && !w.IsDead() {
-				pids.Store(m.From, r.PID)
-			}
+		if json.Unmarshal(m.Data, &r) != nil {
 			return
 		}
-		out.printf("message from worker %d: %s", m.From, m.Data)
+		switch {
+		case r.PID > 0:
+			// A launcher's first message: its program's pid.
+			if w := p.Worker(m.From); w != nil && !w.IsDead() {
+				pids.LoadOrStore(m.From, r.PID)
+			}
+		case r.Status != "":
+			systemd.Notify("STATUS=worker " + strconv.Itoa(m.From) + ": " + r.Status)
+		case r.Message != nil:
+			out.printf("message from worker %d: %s", m.From, r.Message)
+		}
 	})
 	for _, a := range addrs {
 		out.printf("listening on %s", a)

@@ -63,9 +63,24 @@ func TestSystemdNotify(t *testing.T) {
 			}
 		}
 	}
-	ready := next("READY=1", func(n systemd.Notification) bool { return n.Ready })
-	if !strings.Contains(ready.Status, "2 workers") {
-		t.Fatalf("READY=1 came with STATUS=%q", ready.Status)
+	// READY=1 once both are ready; the programs' STATUS=serving is relayed
+	// under each worker's name, before or after it.
+	var ready, relayed []systemd.Notification
+	next("READY=1 and both STATUS", func(n systemd.Notification) bool {
+		if n.Ready {
+			ready = append(ready, n)
+		} else if strings.HasPrefix(n.Status, "worker ") {
+			relayed = append(relayed, n)
+		}
+		return len(ready) == 1 && len(relayed) == 2
+	})
+	if !strings.Contains(ready[0].Status, "2 workers") {
+		t.Fatalf("READY=1 came with STATUS=%q", ready[0].Status)
+	}
+	for _, n := range relayed {
+		if !strings.HasSuffix(n.Status, ": serving") {
+			t.Fatalf("relayed STATUS=%q", n.Status)
+		}
 	}
 	next("WATCHDOG=1", func(n systemd.Notification) bool { return n.Watchdog })
 	r.ctl("reload")
