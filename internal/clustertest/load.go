@@ -1,5 +1,6 @@
 // Package clustertest holds what the project's tests share: a load of
-// HTTP clients that never retry.
+// HTTP clients that never retry, and a real terminal (tmux) to run a
+// program in.
 package clustertest
 
 import (

@@ -3,13 +3,12 @@
 package topview
 
 import (
-	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gocluster/cluster/internal/clustertest"
 )
 
 // TestTmux runs the view in a real terminal, a tmux pane of 80×24: the
@@ -17,60 +16,14 @@ import (
 // memory limit; q ends the view, which leaves the terminal as it was; then
 // the program exits.
 func TestTmux(t *testing.T) {
-	tmux, err := exec.LookPath("tmux")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("tmux is missing, and CI must run this test: apt-get install tmux")
-		}
-		t.Skip("tmux is missing")
-	}
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf := filepath.Join(t.TempDir(), "tmux.conf")
-	// No status line: the pane is the whole 80×24; the pane stays once its
-	// program ends, for a look at it.
-	if err := os.WriteFile(conf, []byte("set -g remain-on-exit on\nset -g status off\nset -g default-shell /bin/sh\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sock := fmt.Sprintf("gocluster-topview-%d-%d", os.Getpid(), time.Now().UnixNano())
-	run := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command(tmux, append([]string{"-L", sock, "-f", conf}, args...)...)
-		cmd.Env = append(os.Environ(), "TMUX=") // also from inside a tmux
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("tmux %s: %v: %s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
-	t.Cleanup(func() {
-		cmd := exec.Command(tmux, "-L", sock, "kill-server")
-		cmd.Env = append(os.Environ(), "TMUX=")
-		_ = cmd.Run() // the server, and the program if still there, end
-	})
-	quote := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-	// The shell waits for the program and writes down its exit status: tmux
-	// 3.3 can be slow to reap a pane's process (and to show its status).
-	exited := filepath.Join(t.TempDir(), "exited")
-	run("new-session", "-d", "-s", "top", "-x", "80", "-y", "24",
-		"env "+envDemo+"=1 "+quote(exe)+"; echo $? >"+quote(exited))
-
-	// until shows the pane once it has what ok wants, for 10 s at most.
+	term := clustertest.StartTerminal(t, 80, 24, "env "+envDemo+"=1 "+clustertest.Quote(exe))
 	until := func(what string, ok func(screen string) bool) string {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			screen := run("capture-pane", "-p", "-t", "top")
-			if ok(screen) {
-				return screen
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("no %s after 10s; the pane:\n%s", what, screen)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		return term.Until(what, 10*time.Second, ok)
 	}
 	screen := until("table", func(s string) bool { return strings.Contains(s, "31337") && strings.Contains(s, "31402") })
 	lines := strings.Split(screen, "\n")
@@ -106,26 +59,15 @@ func TestTmux(t *testing.T) {
 
 	// q: the program leaves the view, and the terminal as it found it: the
 	// normal screen, and the usual mode, which echoes and hands over lines.
-	run("send-keys", "-t", "top", "q")
+	term.SendKeys("q")
 	until("normal screen", func(s string) bool {
 		return strings.Contains(s, "topdemo: done, type a line") && !strings.Contains(s, "31337")
 	})
-	run("send-keys", "-t", "top", "-l", "hello")
+	term.SendKeys("-l", "hello")
 	until("echo", func(s string) bool { return strings.Contains(s, "hello") })
-	run("send-keys", "-t", "top", "Enter")
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		b, err := os.ReadFile(exited)
-		if err == nil && strings.HasSuffix(string(b), "\n") {
-			if status := strings.TrimSpace(string(b)); status != "0" {
-				t.Errorf("exit status %s, want 0: the program did not end as it should", status)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the program did not exit after 10s; the pane:\n%s", run("capture-pane", "-p", "-t", "top"))
-		}
-		time.Sleep(50 * time.Millisecond)
+	term.SendKeys("Enter")
+	if status := term.ExitStatus(10 * time.Second); status != "0" {
+		t.Errorf("exit status %s, want 0: the program did not end as it should", status)
 	}
 }
 
