@@ -39,6 +39,9 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
 
 
 sock = socket.socket(fileno=3)
+# Several workers wait on this one socket: when another took the connection
+# select announced, a blocking accept would hang (and a SIGTERM with it).
+sock.setblocking(False)
 server = Server(sock.getsockname(), Handler, bind_and_activate=False)
 server.socket = sock
 signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
