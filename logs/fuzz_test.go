@@ -86,7 +86,7 @@ func FuzzWriteTail(f *testing.F) {
 	}
 	d := fuzzDir
 	f.Fuzz(func(t *testing.T, id int, text string, stderr bool) {
-		id = int(uint(id) % 33) // a few files, each kept open
+		id = int(uint(id) % 33)              // a few files, each kept open
 		text, _, _ = strings.Cut(text, "\n") // one line
 		w, stream := d.Stdout(), Stdout
 		if stderr {
