@@ -62,9 +62,6 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// fuzzDir is one Dir for every input of FuzzWriteTail in a process.
-var fuzzDir *Dir
-
 // FuzzWriteTail writes a worker's line through the cluster's prefix and
 // reads it back: what is written for a worker is read back, by Tail from
 // its file, as the same text on the same stream (in pieces of MaxLine).
@@ -77,14 +74,11 @@ func FuzzWriteTail(f *testing.F) {
 	f.Add(6, "[worker 7] nested", false)
 	f.Add(8, "\xff\x00 bytes", false)
 	f.Add(0, "from the primary", false)
-	if fuzzDir == nil {
-		d, err := Open(Config{Dir: f.TempDir(), MaxSize: 1 << 20, Keep: 1})
-		if err != nil {
-			f.Fatal(err)
-		}
-		fuzzDir = d
+	d, err := Open(Config{Dir: f.TempDir(), MaxSize: 1 << 20, Keep: 1}) // one for every input
+	if err != nil {
+		f.Fatal(err)
 	}
-	d := fuzzDir
+	f.Cleanup(func() { d.Close() })
 	f.Fuzz(func(t *testing.T, id int, text string, stderr bool) {
 		id = int(uint(id) % 33)              // a few files, each kept open
 		text, _, _ = strings.Cut(text, "\n") // one line
