@@ -67,7 +67,11 @@ FUZZ_TARGETS = ./internal/wire:FuzzReadFrame ./internal/wire:FuzzDecodeWrite ./i
 	./internal/wire:FuzzDecodeSnapshot ./internal/wire:FuzzParseStateReply ./internal/wire:FuzzParseLoadEnd \
 	./internal/wire:FuzzParseListen ./internal/wire:FuzzParseListenReply ./internal/wire:FuzzParsePeers \
 	.:FuzzDecodeErr ./internal/state:FuzzScan ./internal/kvlink:FuzzServerStateRequest \
-	./redis:FuzzParseChange ./redis:FuzzParseEntry
+	./redis:FuzzParseChange ./redis:FuzzParseEntry ./control:FuzzReadRequest \
+	./logs:FuzzSplitPrefix ./logs:FuzzParse ./logs:FuzzTailFile ./logs:FuzzWriteTail \
+	./metrics:FuzzReadFrame ./metrics:FuzzReadUvarints ./metrics:FuzzDecodeFamilies ./metrics:FuzzReadLoop \
+	./cmd/gocluster:FuzzReadLine ./cmd/gocluster:FuzzParseListen ./cmd/gocluster:FuzzParseSize \
+	./cmd/gocluster:FuzzParseReady ./cmd/gocluster:FuzzLoadConfig
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

@@ -56,8 +56,10 @@ type Dir struct {
 	subs   map[*follower]struct{}
 	closed bool
 	done   chan struct{} // closed by Close
-	echo   []byte        // Echo's buffer
 	rec    []byte        // the record being written
+
+	echoMu sync.Mutex // held while writing to Echo; never with mu
+	echo   []byte     // Echo's buffer, under echoMu
 }
 
 type logFile struct {
@@ -128,6 +130,15 @@ func (w streamWriter) Write(b []byte) (int, error) {
 }
 
 func (d *Dir) write(stream string, b []byte) error {
+	if err := d.writeFiles(stream, b); err != nil {
+		return err
+	}
+	d.writeEcho(b)
+	return nil
+}
+
+// writeFiles writes each line of b to its worker's file, under d.mu.
+func (d *Dir) writeFiles(stream string, b []byte) error {
 	now := time.Now()
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -141,10 +152,6 @@ func (d *Dir) write(stream string, b []byte) error {
 			line, b = b[:i], b[i+1:]
 		} else {
 			b = nil
-		}
-		if d.cfg.Echo != nil {
-			d.echo = append(append(d.echo[:0], line...), '\n')
-			d.cfg.Echo.Write(d.echo)
 		}
 		id, text := splitPrefix(line)
 		for {
@@ -161,13 +168,31 @@ func (d *Dir) write(stream string, b []byte) error {
 			}
 		}
 	}
-	if cap(d.echo) > 4*MaxLine {
-		d.echo = nil
-	}
 	if cap(d.rec) > 4*MaxLine {
 		d.rec = nil
 	}
 	return first
+}
+
+// writeEcho gives [Config.Echo] the lines of b, each with its newline, in
+// one Write. It holds only echoMu, which keeps the Echo writes of a writer
+// in order and one at a time: a blocked Echo (a terminal stopped with
+// Ctrl-S) holds up the writers' Write calls, not the files or their
+// readers.
+func (d *Dir) writeEcho(b []byte) {
+	if d.cfg.Echo == nil || len(b) == 0 {
+		return
+	}
+	d.echoMu.Lock()
+	defer d.echoMu.Unlock()
+	if b[len(b)-1] != '\n' {
+		d.echo = append(append(d.echo[:0], b...), '\n')
+		b = d.echo
+		if cap(d.echo) > 4*MaxLine {
+			d.echo = nil
+		}
+	}
+	d.cfg.Echo.Write(b)
 }
 
 func (d *Dir) writeLocked(id int, now time.Time, stream string, text []byte) error {

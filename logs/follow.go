@@ -30,10 +30,15 @@ func (d *Dir) Follow(ctx context.Context, id, n int, fn func(Line) error) error 
 		d.mu.Unlock()
 		return ErrClosed
 	}
-	tail, err := d.tailLocked(id, n)
-	if err != nil {
-		d.mu.Unlock()
-		return err
+	// The files as they are when f starts to receive lines: the lines of
+	// the tail are read from them once d.mu is released.
+	var snap snapshot
+	if n = min(n, MaxTail); n > 0 {
+		var err error
+		if snap, err = d.snapshotLocked(id); err != nil {
+			d.mu.Unlock()
+			return err
+		}
 	}
 	d.subs[f] = struct{}{}
 	d.mu.Unlock()
@@ -42,6 +47,11 @@ func (d *Dir) Follow(ctx context.Context, id, n int, fn func(Line) error) error 
 		delete(d.subs, f)
 		d.mu.Unlock()
 	}()
+	tail, err := snap.tail(n)
+	snap.close()
+	if err != nil {
+		return err
+	}
 	for _, l := range tail {
 		if err := fn(l); err != nil {
 			return err

@@ -55,7 +55,7 @@ func splitPrefix(b []byte) (int, []byte) {
 		return 0, b
 	}
 	id, err := strconv.Atoi(string(rest[:end]))
-	if err != nil || id <= 0 || rest[0] == '+' {
+	if err != nil || id <= 0 || strconv.Itoa(id) != string(rest[:end]) { // as the cluster writes it: no sign, no leading 0
 		return 0, b
 	}
 	return id, rest[end+2:]

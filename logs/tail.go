@@ -17,79 +17,137 @@ const MaxTail = 100_000
 // its rotated files too if needed, oldest first. Id 0 means every worker
 // and the primary: their last n lines together, in time order.
 func (d *Dir) Tail(id, n int) ([]Line, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.tailLocked(id, n)
-}
-
-func (d *Dir) tailLocked(id, n int) ([]Line, error) {
 	n = min(n, MaxTail)
 	if n <= 0 {
 		return nil, nil
 	}
-	if id != 0 {
-		return d.tailWorker(id, n)
-	}
-	ids, err := d.workerIDs()
+	d.mu.Lock()
+	s, err := d.snapshotLocked(id)
+	d.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	all, err := d.tailWorker(0, n)
-	if err != nil {
-		return nil, err
+	defer s.close()
+	return s.tail(n)
+}
+
+// snapshot is the log files of one or every worker as they were at one
+// moment: each open, with its size then. Reading it needs no lock: a
+// rotation renames the files, not the open ones, and the lines written
+// after it lie past the sizes taken.
+type snapshot []workerFiles
+
+// workerFiles is one worker's files in a snapshot, the current one first,
+// then its rotated ones (.1, .2...).
+type workerFiles struct {
+	id    int
+	files []openFile
+}
+
+type openFile struct {
+	f    *os.File
+	size int64
+}
+
+// snapshotLocked opens the files of worker id (0: every worker and the
+// primary) under d.mu, which no rotation or write holds at the time.
+func (d *Dir) snapshotLocked(id int) (snapshot, error) {
+	ids := []int{id}
+	if id == 0 {
+		workers, err := d.workerIDs()
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, workers...)
 	}
+	var s snapshot
 	for _, id := range ids {
-		ls, err := d.tailWorker(id, n)
+		wf := workerFiles{id: id}
+		for i := 0; i <= d.cfg.Keep; i++ {
+			p := d.Path(id)
+			if i > 0 {
+				p += "." + strconv.Itoa(i)
+			}
+			f, err := os.Open(p)
+			if errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			if err == nil {
+				var st os.FileInfo
+				if st, err = f.Stat(); err == nil {
+					wf.files = append(wf.files, openFile{f, st.Size()})
+				} else {
+					f.Close()
+				}
+			}
+			if err != nil {
+				s = append(s, wf)
+				s.close()
+				return nil, fmt.Errorf("logs: %w", err)
+			}
+		}
+		s = append(s, wf)
+	}
+	return s, nil
+}
+
+// close closes the files of s.
+func (s snapshot) close() {
+	for _, wf := range s {
+		for _, of := range wf.files {
+			of.f.Close()
+		}
+	}
+}
+
+// tail returns the last n lines of s: of its one worker, or of all of them
+// together in time order.
+func (s snapshot) tail(n int) ([]Line, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	var all []Line
+	for _, wf := range s {
+		ls, err := wf.tail(n)
 		if err != nil {
 			return nil, err
 		}
 		all = append(all, ls...)
 	}
-	slices.SortStableFunc(all, func(a, b Line) int { return a.Time.Compare(b.Time) })
+	if len(s) > 1 {
+		slices.SortStableFunc(all, func(a, b Line) int { return a.Time.Compare(b.Time) })
+	}
 	return all[max(0, len(all)-n):], nil
 }
 
-// tailWorker reads worker id's last n lines from its file and, while they
-// are not enough, its rotated files.
-func (d *Dir) tailWorker(id, n int) ([]Line, error) {
+// tail reads the worker's last n lines from its file and, while they are
+// not enough, its rotated files.
+func (wf workerFiles) tail(n int) ([]Line, error) {
 	var lines []Line
-	for i := 0; i <= d.cfg.Keep && len(lines) < n; i++ {
-		p := d.Path(id)
-		if i > 0 {
-			p += "." + strconv.Itoa(i)
+	for _, of := range wf.files {
+		if len(lines) >= n {
+			break
 		}
-		raw, err := tailFile(p, n-len(lines))
+		raw, err := tailFile(of.f, of.size, n-len(lines))
 		if err != nil {
 			return nil, err
 		}
 		ls := make([]Line, len(raw))
 		for j, b := range raw {
-			ls[j] = parse(id, b)
+			ls[j] = parse(wf.id, b)
 		}
 		lines = append(ls, lines...)
 	}
 	return lines, nil
 }
 
-// tailFile returns the last n lines of the file at path (none if it does
-// not exist), reading it backwards.
-func tailFile(path string, n int) ([][]byte, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("logs: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("logs: %w", err)
-	}
+// tailFile returns the last n lines of the first size bytes of f, reading
+// it backwards.
+func tailFile(f io.ReaderAt, size int64, n int) ([][]byte, error) {
 	const step = 64 << 10
 	var chunks [][]byte // read backwards: the last chunk first
 	newlines := 0
-	off := st.Size()
+	off := size
 	for off > 0 && newlines <= n {
 		size := min(int64(step), off)
 		off -= size
