@@ -71,7 +71,7 @@ FUZZ_TARGETS = ./internal/wire:FuzzReadFrame ./internal/wire:FuzzDecodeWrite ./i
 	./logs:FuzzSplitPrefix ./logs:FuzzParse ./logs:FuzzTailFile ./logs:FuzzWriteTail \
 	./metrics:FuzzReadFrame ./metrics:FuzzReadUvarints ./metrics:FuzzDecodeFamilies ./metrics:FuzzReadLoop \
 	./cmd/gocluster:FuzzReadLine ./cmd/gocluster:FuzzParseListen ./cmd/gocluster:FuzzParseSize \
-	./cmd/gocluster:FuzzParseReady ./cmd/gocluster:FuzzLoadConfig
+	./cmd/gocluster:FuzzParseReady ./cmd/gocluster:FuzzLoadConfig ./internal/systemd:FuzzParseNotification ./metrics:FuzzFold
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

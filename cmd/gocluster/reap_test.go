@@ -5,10 +5,10 @@ package main
 import (
 	"os"
 	"os/exec"
-	"syscall"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
