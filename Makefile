@@ -62,22 +62,25 @@ race:
 allocs:
 	$(GO) test -count=1 -run 'Allocations' ./...
 
-# Every decoder of bytes from another process has a fuzz target: package:target.
+# Every decoder of bytes from another process has a fuzz target: package:target,
+# or package:target:count for one whose every run does file I/O or large
+# allocations (FUZZTIME otherwise).
 FUZZ_TARGETS = ./internal/wire:FuzzReadFrame ./internal/wire:FuzzDecodeWrite ./internal/wire:FuzzDecodeEvent \
 	./internal/wire:FuzzDecodeSnapshot ./internal/wire:FuzzParseStateReply ./internal/wire:FuzzParseLoadEnd \
 	./internal/wire:FuzzParseListen ./internal/wire:FuzzParseListenReply ./internal/wire:FuzzParsePeers \
 	.:FuzzDecodeErr ./internal/state:FuzzScan ./internal/kvlink:FuzzServerStateRequest \
 	./redis:FuzzParseChange ./redis:FuzzParseEntry ./control:FuzzReadRequest \
-	./logs:FuzzSplitPrefix ./logs:FuzzParse ./logs:FuzzTailFile ./logs:FuzzWriteTail \
-	./metrics:FuzzReadFrame ./metrics:FuzzReadUvarints ./metrics:FuzzDecodeFamilies ./metrics:FuzzReadLoop \
+	./logs:FuzzSplitPrefix ./logs:FuzzParse ./logs:FuzzTailFile ./logs:FuzzWriteTail:20000x \
+	./metrics:FuzzReadFrame:20000x ./metrics:FuzzReadUvarints ./metrics:FuzzDecodeFamilies ./metrics:FuzzReadLoop \
 	./cmd/gocluster:FuzzReadLine ./cmd/gocluster:FuzzParseListen ./cmd/gocluster:FuzzParseSize \
-	./cmd/gocluster:FuzzParseReady ./cmd/gocluster:FuzzLoadConfig ./internal/systemd:FuzzParseNotification ./metrics:FuzzFold
+	./cmd/gocluster:FuzzParseReady ./cmd/gocluster:FuzzLoadConfig:20000x ./internal/systemd:FuzzParseNotification ./metrics:FuzzFold:50000x
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
-		pkg=$${t%%:*}; name=$${t##*:}; \
-		echo "fuzz $$name ($$pkg, $(FUZZTIME))"; \
-		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		pkg=$${t%%:*}; rest=$${t#*:}; name=$${rest%%:*}; n=$(FUZZTIME); \
+		case $$rest in *:*) n=$${rest#*:};; esac; \
+		echo "fuzz $$name ($$pkg, $$n)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $$n $$pkg || exit 1; \
 	done
 
 # Build, vet and compile the tests (not run them) for every system in CROSS.
