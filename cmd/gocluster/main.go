@@ -99,6 +99,19 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
+// synopsis is each command's usage line.
+var synopsis = map[string]string{
+	"gocluster run":    "gocluster run [flags] [-- program args...]   (no program: the apps of ./gocluster.toml)",
+	"gocluster status": "gocluster status [--json] [--socket PATH] [--app NAME]",
+	"gocluster top":    "gocluster top [--no-color] [--socket PATH] [--app NAME]",
+	"gocluster scale":  "gocluster scale N [--socket PATH] [--app NAME]",
+	"gocluster reload": "gocluster reload [--socket PATH] [--app NAME]",
+	"gocluster stop":   "gocluster stop [--socket PATH] [--app NAME]",
+	"gocluster send":   "gocluster send ID|all MESSAGE [--socket PATH] [--app NAME]",
+	"gocluster kv":     "gocluster kv [--json] get KEY | put KEY VALUE | del KEY | list [PREFIX] | watch [PREFIX]",
+	"gocluster logs":   "gocluster logs [-f] [-n LINES] [ID] [--socket PATH] [--app NAME]",
+}
+
 // errUsage marks an error in how a command was called (exit code 2).
 var errUsage = errors.New("usage")
 
@@ -152,7 +165,7 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 		fs.Parse(append([]string{"--"}, rest...)) // fs.Args() is now rest
 	}
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintf(stdout, "usage of %s:\n", fs.Name())
+		fmt.Fprintf(stdout, "usage: %s\n\nflags:\n", synopsis[fs.Name()])
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
 		return err
