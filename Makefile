@@ -5,7 +5,7 @@ GO       ?= go
 # Fuzzing is bounded by executions, not by a duration: Go 1.26's fuzz
 # coordinator can fail a target with "context deadline exceeded" when a
 # duration ends (go.dev/issue/75804), which no input caused.
-FUZZTIME ?= 200000x
+FUZZTIME ?= 100000x
 
 # staticcheck is pinned: 0.8.2 is staticcheck 2026.2.2, which knows Go 1.26.
 # make test installs it (go install) when it is missing or another version.
