@@ -21,7 +21,10 @@ import (
 // under wrk (section http's settings), failed requests over 3 reloads under
 // wrk -c16 (section reload's), and kill -9 of a Node worker until its
 // replacement exists and serves (section recovery's method).
-const cliBasePort = 18440
+const (
+	cliBasePort    = 18440
+	cliFloorStarts = 10 // starts of hello.js alone per run
+)
 
 // Anchors of shared/anchors/peers/RESULTS.md (pm2 7.0.4, a hello app with
 // no SIGINT handler, default pm2 settings).
@@ -96,7 +99,13 @@ func benchCLI(runs int) error {
 	managers := []cliManager{goclusterManager(bin), pm2Manager(pm2)}
 	results := make([]samples, len(managers))
 	notes := make([][]string, len(managers))
+	var floor []float64
 	for r := 0; r < runs; r++ {
+		f, err := cliNodeFloor(ctx, dir, fmt.Sprintf("127.0.0.1:%d", cliBasePort+len(managers)))
+		if err != nil {
+			return err
+		}
+		floor = append(floor, f...)
 		for j := range managers {
 			i := (j + r) % len(managers) // run 1: gocluster first, run 2: pm2 first, ...
 			m := managers[i]
@@ -117,7 +126,7 @@ func benchCLI(runs int) error {
 			}
 		}
 	}
-	printCLI(runs, managers, results, notes, pm2Version(pm2, dir))
+	printCLI(runs, managers, results, notes, floor, pm2Version(pm2, dir))
 	return nil
 }
 
@@ -185,7 +194,7 @@ func pm2Version(pm2, dir string) string {
 }
 
 // printCLI prints the table with the ratio and the goals, then the notes.
-func printCLI(runs int, ms []cliManager, rs []samples, notes [][]string, pm2v string) {
+func printCLI(runs int, ms []cliManager, rs []samples, notes [][]string, floor []float64, pm2v string) {
 	fmt.Printf("\nThe gocluster command vs pm2 %s (cluster mode, %s), cmd/gocluster/testdata/hello.js on Node %s, %d workers each\n",
 		pm2v, strings.Join(pm2Flags[2:], " "), nodeVersion(), recoveryWorkers)
 	fmt.Printf("(%d run(s), each server started afresh per run; median (min - max) over runs; kill figures over all %d kills per server)\n\n",
@@ -227,7 +236,10 @@ func printCLI(runs int, ms []cliManager, rs []samples, notes [][]string, pm2v st
 			fmt.Printf("  %s: %s\n", m.name, n)
 		}
 	}
-	fmt.Printf("\nAnchors (RESULTS.md parts 2 and 3): %s.\n", cliAnchors)
+	fmt.Printf("\nNode's floor: hello.js started alone (no manager) until it served, %d starts: p50 %s ms, p95 %s ms; "+
+		"5x pm2's served p50 would be %s ms.\n", len(floor), num(percentile(floor, 50)), num(percentile(floor, 95)),
+		num(percentile(rs[1]["served"], 50)/5))
+	fmt.Printf("Anchors (RESULTS.md parts 2 and 3): %s.\n", cliAnchors)
 	fmt.Println("CPU [s/s]: CPU seconds per second of the measured wrk run (from /proc); wrk shares the same 2 cores.")
 }
 

@@ -19,9 +19,8 @@ type cliServer struct {
 	node   string
 	reload func(ctx context.Context) error
 	stop   func()
-	log    func() string     // the end of the manager's log, for errors
-	seen   map[int]string    // every pid of the tree seen -> start time, for stop
-	ticks  map[int][2]uint64 // scratch of cpuTicks
+	log    func() string  // the end of the manager's log, for errors
+	seen   map[int]string // every pid of the tree seen -> start time, for stop
 	exited func() bool
 }
 
@@ -124,7 +123,7 @@ func newCLIServer(root int) *cliServer {
 	if p, err := filepath.EvalSymlinks(node); err == nil {
 		node = p
 	}
-	return &cliServer{root: root, node: node, seen: map[int]string{}, ticks: map[int][2]uint64{}}
+	return &cliServer{root: root, node: node, seen: map[int]string{}}
 }
 
 // tree lists root's live descendants (3 levels: gocluster run's are
