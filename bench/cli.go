@@ -44,6 +44,7 @@ var cliRows = []cliRow{
 	{"  latency p50 [us]", "p50", 0, false, nil},
 	{"  latency p99 [us]", "p99", 0, false, nil},
 	{"  wrk errors", "http_errors", 0, false, nil},
+	{"  busiest worker's share of the 64 connections [%]", "conn_share", 0, false, nil},
 	{"  manager CPU [s/s] (not the Node workers)", "cpu_manager", 0, false, nil},
 	{"  Node workers CPU [s/s]", "cpu_workers", 0, true, nil},
 	{"reload: failed requests over 3 reloads, wrk " + reloadWrkArgs, "failed", 0, false, goalZero},
@@ -140,10 +141,12 @@ func cliRun(ctx context.Context, m cliManager, dir, addr, wrkBin, script string,
 	if err := cliWaitServing(ctx, s, addr, recoveryWorkers); err != nil {
 		return nil, err
 	}
-	if err := cliThroughput(s, addr, out); err != nil {
+	split, err := cliThroughput(s, addr, out)
+	if err != nil {
 		return nil, err
 	}
 	notes, err := cliReloadRun(ctx, s, addr, wrkBin, script, out)
+	notes = append([]string{"wrk " + wrkArgs + ", connections per worker halfway: " + split}, notes...)
 	if err != nil {
 		return notes, err
 	}

@@ -172,17 +172,32 @@ func cliKillOne(ctx context.Context, s *cliServer, addr string, before []int, vi
 }
 
 // cliThroughput warms s up, then runs wrk as section http does and adds
-// req/s, latency and errors, and the CPU the manager and the workers used
-// per second of the run, to out.
-func cliThroughput(s *cliServer, addr string, out samples) error {
+// req/s, latency and errors, the CPU the manager and the workers used per
+// second of the run, and the busiest worker's share of wrk's connections
+// halfway through, to out. It returns the split of the connections.
+func cliThroughput(s *cliServer, addr string, out samples) (string, error) {
 	if _, err := wrk(addr, "-t1 -c64 -d"+wrkWarmSecs); err != nil {
-		return err
+		return "", err
 	}
+	_, portText, _ := strings.Cut(addr, ":")
+	port, _ := strconv.Atoi(portText)
 	m0, w0 := s.cpu()
 	t0 := time.Now()
-	w, err := wrk(addr, wrkArgs)
+	type result struct {
+		w   wrkOut
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		w, err := wrk(addr, wrkArgs)
+		done <- result{w, err}
+	}()
+	time.Sleep(wrkDuration(wrkArgs) / 2)
+	share, split := busiestShare(connsPerWorker(port, s.workers()))
+	res := <-done // wrk is bounded (60 s)
+	w, err := res.w, res.err
 	if err != nil {
-		return err
+		return "", err
 	}
 	m1, w1 := s.cpu()
 	secs := time.Since(t0).Seconds()
@@ -192,7 +207,8 @@ func cliThroughput(s *cliServer, addr string, out samples) error {
 	out.add("http_errors", float64(w.Errors))
 	out.add("cpu_manager", (m1-m0)/secs)
 	out.add("cpu_workers", (w1-w0)/secs)
-	return nil
+	out.add("conn_share", share)
+	return split, nil
 }
 
 // cliReloadRun runs wrk (section reload's settings and report) against s
@@ -212,6 +228,7 @@ func cliReloadRun(ctx context.Context, s *cliServer, addr, wrkBin, script string
 	}
 	wrkDone := make(chan error, 1)
 	go func() { wrkDone <- cmd.Wait() }()
+	wrkFor := wrkDuration(reloadWrkArgs)
 	reloadsDone := make(chan []string, 1)
 	go func() { // joined below: every reload is bounded (30 s) and wctx ends the sleeps
 		var notes []string
@@ -225,6 +242,9 @@ func cliReloadRun(ctx context.Context, s *cliServer, addr, wrkBin, script string
 			d := time.Since(start)
 			out.add("reload_s", d.Seconds())
 			note := fmt.Sprintf("reload %d at %.1f s took %.2f s", k+1, start.Sub(t0).Seconds(), d.Seconds())
+			if wrkFor > 0 && start.Sub(t0) >= wrkFor {
+				note += " (after wrk ended: not under load)"
+			}
 			if err != nil {
 				note += fmt.Sprintf(" and failed: %v", err)
 			}
