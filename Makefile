@@ -105,6 +105,9 @@ bench-deps:
 	@# the sessions section's Node peer: its npm packages as package-lock.json pins them
 	@cd bench/node/session && { [ node_modules/.package-lock.json -nt package-lock.json ] || \
 		npm ci --no-audit --no-fund; }
+	@# the cli section's peer: pm2, pinned by bench/pm2/package-lock.json
+	@cd bench/pm2 && { [ node_modules/.package-lock.json -nt package-lock.json ] || \
+		npm ci --no-audit --no-fund; }
 
 bench: bench-deps
 	$(GO) run ./bench

@@ -9,6 +9,7 @@
 //	go run ./bench state           # shared state vs Node's globalVal pattern and uWSGI's cache
 //	go run ./bench sessions        # a session read per request vs Node (connect-redis) and Go (scs), one Redis
 //	go run ./bench redis           # the shared state on Redis across machines vs plain Redis, redis-benchmark
+//	go run ./bench cli             # the gocluster command vs pm2: req/s, reloads, kill -9, same hello.js
 //	RUNS=5 go run ./bench ipc      # more runs (default 3; medians are printed)
 //	go run ./bench compare 9baed6f ipc state   # this tree vs that commit, alternated (ROUNDS, default 5)
 //
@@ -30,8 +31,8 @@ func main() {
 		return
 	}
 	sections := map[string]func(runs int) error{"ipc": benchIPC, "http": benchHTTP,
-		"recovery": benchRecovery, "reload": benchReload, "state": benchState, "sessions": benchSessions, "redis": benchRedis}
-	order := []string{"ipc", "http", "recovery", "reload", "state", "redis", "sessions"}
+		"recovery": benchRecovery, "reload": benchReload, "state": benchState, "sessions": benchSessions, "redis": benchRedis, "cli": benchCLI}
+	order := []string{"ipc", "http", "recovery", "reload", "state", "redis", "sessions", "cli"}
 	runs := 3
 	if v, err := strconv.Atoi(os.Getenv("RUNS")); err == nil && v > 0 {
 		runs = v
