@@ -144,7 +144,7 @@ func decodeApp(md toml.MetaData, raw map[string]toml.Primitive, envName string) 
 	}
 	spec := appSpec{Name: a.Name, Command: a.Command, Workers: a.Workers, Dir: a.Cwd, StopSignal: cmpStr(a.StopSignal, "TERM"),
 		LogDir: a.LogDir, LogKeep: a.LogKeep, Metrics: a.Metrics, DrainTimeout: 10 * time.Second, KillTimeout: 5 * time.Second,
-		ReadyTimeout: time.Minute}
+		ReadyTimeout: time.Minute, MaxRestarts: 5, RestartWindow: time.Minute}
 	if spec.LogKeep == 0 {
 		spec.LogKeep = 3
 	}

@@ -30,6 +30,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	drain := fs.Duration("drain-timeout", 10*time.Second, "how long a worker may drain after the stop signal before SIGTERM, then SIGKILL")
 	stopSig := fs.String("stop-signal", "TERM", "the signal that asks the program to drain")
 	kill := fs.Duration("kill-timeout", 5*time.Second, "how long a worker still running after the drain timeout has after SIGTERM, before SIGKILL")
+	maxRestarts := fs.Int("max-restarts", 5, "deaths of one worker within --restart-window that make a crash loop (restarts then wait up to 30s)")
+	restartWindow := fs.Duration("restart-window", time.Minute, "the window of --max-restarts")
 	readyTimeout := fs.Duration("ready-timeout", time.Minute, "a worker not ready this long after its start is killed (and replaced, or the reload aborted)")
 	logDir := fs.String("log-dir", "", "the directory of the workers' log files (default: a directory per app in the user's state directory)")
 	logSize := fs.String("log-size", "10MiB", "rotate a worker's log file past this size")
@@ -69,6 +71,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return usageErr("gocluster run: --config, --env and --app are for the config file: give either them or a program")
 	}
 	spec := appSpec{Name: *name, Command: prog, Workers: *n, Dir: *dir, Env: env, DrainTimeout: *drain, KillTimeout: *kill, ReadyTimeout: *readyTimeout,
+		MaxRestarts: *maxRestarts, RestartWindow: *restartWindow,
 		StopSignal: *stopSig, LogDir: *logDir, LogKeep: *logKeep, Metrics: *metrics}
 	var err error
 	if spec.Ready, err = parseReady(*ready); err != nil {
@@ -105,6 +108,9 @@ func (s *appSpec) check() error {
 	}
 	if s.DrainTimeout <= 0 || s.KillTimeout <= 0 || s.ReadyTimeout <= 0 {
 		return fmt.Errorf("gocluster: app %q: drain, kill and ready timeouts must be above 0", s.Name)
+	}
+	if s.MaxRestarts < 1 || s.RestartWindow <= 0 {
+		return fmt.Errorf("gocluster: app %q: max restarts and restart window must be above 0", s.Name)
 	}
 	if s.Workers < 0 {
 		return fmt.Errorf("gocluster: app %q: workers %d: give 0 (one per CPU) or more", s.Name, s.Workers)

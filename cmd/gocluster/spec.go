@@ -24,11 +24,15 @@ type appSpec struct {
 	DrainTimeout time.Duration
 	KillTimeout  time.Duration
 	ReadyTimeout time.Duration
-	StopSignal   string
-	LogDir       string
-	LogSize      int64
-	LogKeep      int
-	Metrics      string // address of the Prometheus endpoint; empty: none
+	// MaxRestarts deaths of one worker within RestartWindow are a crash
+	// loop: its restarts then back off up to 30 s.
+	MaxRestarts   int
+	RestartWindow time.Duration
+	StopSignal    string
+	LogDir        string
+	LogSize       int64
+	LogKeep       int
+	Metrics       string // address of the Prometheus endpoint; empty: none
 }
 
 // listenSpec is one listening socket: -l [name=]address.
