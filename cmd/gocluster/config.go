@@ -36,6 +36,10 @@ type configApp struct {
 	Env          map[string]string `toml:"env"`
 	MaxMemory    string            `toml:"max_memory"`
 	DrainTimeout string            `toml:"drain_timeout"`
+	KillTimeout  string            `toml:"kill_timeout"`
+	ReadyTimeout string            `toml:"ready_timeout"`
+	MaxRestarts  int               `toml:"max_restarts"`
+	RestartWin   string            `toml:"restart_window"`
 	StopSignal   string            `toml:"stop_signal"`
 	LogDir       string            `toml:"log_dir"`
 	LogSize      string            `toml:"log_size"`
@@ -45,7 +49,7 @@ type configApp struct {
 
 // knownKeys are the keys of an app, for the "did you mean" of a typo.
 var knownKeys = []string{"name", "command", "workers", "listen", "ready", "cwd", "env", "max_memory",
-	"drain_timeout", "stop_signal", "log_dir", "log_size", "log_keep", "metrics"}
+	"drain_timeout", "kill_timeout", "ready_timeout", "max_restarts", "restart_window", "stop_signal", "log_dir", "log_size", "log_keep", "metrics"}
 
 // loadConfig reads the apps of file with the overrides of env_<envName>.
 func loadConfig(file, envName string) ([]appSpec, error) {
@@ -170,10 +174,20 @@ func decodeApp(md toml.MetaData, raw map[string]toml.Primitive, envName string) 
 	if spec.LogSize, err = parseSize(cmpStr(a.LogSize, "10MiB")); err != nil {
 		return spec, err
 	}
-	if a.DrainTimeout != "" {
-		if spec.DrainTimeout, err = time.ParseDuration(a.DrainTimeout); err != nil {
-			return spec, fmt.Errorf("drain_timeout %q: give a duration such as 10s", a.DrainTimeout)
+	for _, d := range []struct {
+		key, text string
+		to        *time.Duration
+	}{{"drain_timeout", a.DrainTimeout, &spec.DrainTimeout}, {"kill_timeout", a.KillTimeout, &spec.KillTimeout},
+		{"ready_timeout", a.ReadyTimeout, &spec.ReadyTimeout}, {"restart_window", a.RestartWin, &spec.RestartWindow}} {
+		if d.text == "" {
+			continue
 		}
+		if *d.to, err = time.ParseDuration(d.text); err != nil {
+			return spec, fmt.Errorf("%s %q: give a duration such as 10s", d.key, d.text)
+		}
+	}
+	if a.MaxRestarts != 0 {
+		spec.MaxRestarts = a.MaxRestarts
 	}
 	for _, l := range a.Listen {
 		ls, err := parseListen(l)
@@ -192,6 +206,7 @@ func decodeApp(md toml.MetaData, raw map[string]toml.Primitive, envName string) 
 func decodeField(md toml.MetaData, key string, p toml.Primitive, a *configApp) error {
 	targets := map[string]any{"name": &a.Name, "command": &a.Command, "workers": &a.Workers, "listen": &a.Listen,
 		"ready": &a.Ready, "cwd": &a.Cwd, "env": &a.Env, "max_memory": &a.MaxMemory, "drain_timeout": &a.DrainTimeout,
+		"kill_timeout": &a.KillTimeout, "ready_timeout": &a.ReadyTimeout, "max_restarts": &a.MaxRestarts, "restart_window": &a.RestartWin,
 		"stop_signal": &a.StopSignal, "log_dir": &a.LogDir, "log_size": &a.LogSize, "log_keep": &a.LogKeep, "metrics": &a.Metrics}
 	if key == "command" {
 		var s string
