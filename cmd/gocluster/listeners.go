@@ -134,5 +134,3 @@ func osFiles(files []namedFile) []*os.File {
 }
 
 func joinColon(names []string) string { return strings.Join(names, ":") }
-
-func newTicker(d time.Duration) *time.Ticker { return time.NewTicker(d) }

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/gocluster/cluster"
 	"github.com/gocluster/cluster/control"
@@ -245,7 +246,7 @@ func watchdog(ctx context.Context) {
 	if err != nil || d <= 0 {
 		return
 	}
-	t := newTicker(d / 2)
+	t := time.NewTicker(d / 2)
 	defer t.Stop()
 	for {
 		select {
