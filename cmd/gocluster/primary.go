@@ -61,31 +61,7 @@ func runApp(ctx context.Context, spec appSpec, opts runOptions, stderr io.Writer
 	if err != nil {
 		return fmt.Errorf("gocluster: find this program: %w", err)
 	}
-	names := make([]string, len(files))
-	for i, f := range files {
-		names[i] = f.Name
-	}
-	env := append(append([]string(nil), spec.Env...),
-		envListenFDs+"="+strconv.Itoa(len(files)), envListenNames+"="+joinColon(names),
-		envReady+"="+spec.Ready.String(), envNotifyDir+"="+notifyDir, envStopSignal+"="+spec.StopSignal,
-		envMaxMemory+"="+strconv.FormatInt(spec.MaxMemory, 10))
-	p, err := cluster.New(cluster.Config{
-		Workers: spec.Workers,
-		Settings: cluster.Settings{Exec: self, Args: append([]string{launcherCmd, "--"}, spec.Command...),
-			Env: env, Dir: spec.Dir, Silent: true, ExtraFiles: osFiles(files)},
-		WorkerProcs:   -1,
-		DrainTimeout:  spec.DrainTimeout,
-		KillTimeout:   spec.KillTimeout,
-		ReadyTimeout:  spec.ReadyTimeout,
-		MaxRestarts:   spec.MaxRestarts,
-		RestartWindow: spec.RestartWindow,
-		NoSignals:     true,
-		Stdout:        lg.Stdout(),
-		Stderr:        lg.Stderr(),
-		// The library's own warnings (exits, restarts) are said by
-		// watchEvents in the terminal's words.
-		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError})),
-	})
+	p, err := cluster.New(clusterConfig(spec, self, files, notifyDir, lg, stderr))
 	if err != nil {
 		return err
 	}
@@ -122,23 +98,7 @@ func runApp(ctx context.Context, spec appSpec, opts runOptions, stderr io.Writer
 		}
 		metricsSrv = &http.Server{Handler: col.Handler()}
 	}
-	p.Handle(func(m *cluster.Message) {
-		var r launcherReport
-		if json.Unmarshal(m.Data, &r) != nil {
-			return
-		}
-		switch {
-		case r.PID > 0:
-			// A launcher's first message: its program's pid.
-			if w := p.Worker(m.From); w != nil && !w.IsDead() {
-				pids.LoadOrStore(m.From, r.PID)
-			}
-		case r.Status != "":
-			systemd.Notify("STATUS=worker " + strconv.Itoa(m.From) + ": " + r.Status)
-		case r.Message != nil:
-			out.printf("message from worker %d: %s", m.From, r.Message)
-		}
-	})
+	p.Handle(func(m *cluster.Message) { onReport(p, m, pids, out) })
 	for _, a := range addrs {
 		out.printf("listening on %s", a)
 	}
@@ -180,6 +140,55 @@ func runApp(ctx context.Context, spec appSpec, opts runOptions, stderr io.Writer
 	}
 	out.printf("stopped")
 	return nil
+}
+
+// clusterConfig is the library's configuration for an app: its workers are
+// launchers (this program) that run the app's program beside them.
+func clusterConfig(spec appSpec, self string, files []namedFile, notifyDir string, lg *logs.Dir, stderr io.Writer) cluster.Config {
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = f.Name
+	}
+	env := append(append([]string(nil), spec.Env...),
+		envListenFDs+"="+strconv.Itoa(len(files)), envListenNames+"="+joinColon(names),
+		envReady+"="+spec.Ready.String(), envNotifyDir+"="+notifyDir, envStopSignal+"="+spec.StopSignal,
+		envMaxMemory+"="+strconv.FormatInt(spec.MaxMemory, 10))
+	return cluster.Config{
+		Workers: spec.Workers,
+		Settings: cluster.Settings{Exec: self, Args: append([]string{launcherCmd, "--"}, spec.Command...),
+			Env: env, Dir: spec.Dir, Silent: true, ExtraFiles: osFiles(files)},
+		WorkerProcs:   -1,
+		DrainTimeout:  spec.DrainTimeout,
+		KillTimeout:   spec.KillTimeout,
+		ReadyTimeout:  spec.ReadyTimeout,
+		MaxRestarts:   spec.MaxRestarts,
+		RestartWindow: spec.RestartWindow,
+		NoSignals:     true,
+		Stdout:        lg.Stdout(),
+		Stderr:        lg.Stderr(),
+		// The library's own warnings (exits, restarts) are said by
+		// watchEvents in the terminal's words.
+		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+	}
+}
+
+// onReport takes what a launcher says (see launcherReport).
+func onReport(p *cluster.Primary, m *cluster.Message, pids *sync.Map, out *console) {
+	var r launcherReport
+	if json.Unmarshal(m.Data, &r) != nil {
+		return
+	}
+	switch {
+	case r.PID > 0:
+		// A launcher's first message: its program's pid.
+		if w := p.Worker(m.From); w != nil && !w.IsDead() {
+			pids.LoadOrStore(m.From, r.PID)
+		}
+	case r.Status != "":
+		systemd.Notify("STATUS=worker " + strconv.Itoa(m.From) + ": " + r.Status)
+	case r.Message != nil:
+		out.printf("message from worker %d: %s", m.From, r.Message)
+	}
 }
 
 // envMaxMemory gives the launcher the program's memory limit in bytes.
