@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 )
@@ -82,18 +80,12 @@ func benchCLI(runs int) error {
 	if _, err := os.Stat(pm2); err != nil {
 		return fmt.Errorf("needs pm2: make bench-deps (cd bench/pm2 && npm ci): %w", err)
 	}
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer cancel()
-	dir, err := os.MkdirTemp("", "bench-cli-")
+	ctx, dir, script, end, err := startReloadSection("cli")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	script := filepath.Join(dir, "reload_report.lua")
-	if err := os.WriteFile(script, []byte(reloadLua), 0o644); err != nil {
-		return err
-	}
-	bin, err := buildGocluster(ctx, dir)
+	defer end()
+	bin, err := goBuild(ctx, dir, "./cmd/gocluster")
 	if err != nil {
 		return err
 	}
@@ -138,7 +130,7 @@ func cliRun(ctx context.Context, m cliManager, dir, addr, wrkBin, script string,
 		return nil, err
 	}
 	defer s.stop()
-	if err := cliWaitServing(ctx, s, addr, recoveryWorkers); err != nil {
+	if err := waitServing(ctx, s.probe(), addr, recoveryWorkers); err != nil {
 		return nil, err
 	}
 	split, err := cliThroughput(s, addr, out)
@@ -151,21 +143,6 @@ func cliRun(ctx context.Context, m cliManager, dir, addr, wrkBin, script string,
 		return notes, err
 	}
 	return notes, cliKills(ctx, s, addr, out)
-}
-
-// buildGocluster builds cmd/gocluster into dir.
-func buildGocluster(ctx context.Context, dir string) (string, error) {
-	goBin := os.Getenv("GO")
-	if goBin == "" {
-		goBin = "go"
-	}
-	bin := filepath.Join(dir, "gocluster")
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", bin, "./cmd/gocluster")
-	cmd.Dir = filepath.Join(benchDir(), "..")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/gocluster: %w\n%s", err, out)
-	}
-	return bin, nil
 }
 
 // pm2Version asks pm2 for its version with a PM2_HOME of its own (the

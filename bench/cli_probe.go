@@ -1,99 +1,27 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"math/rand/v2"
-	"net"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 )
 
-// nodePid sends GET / on a fresh connection (Connection: close, 1 s
-// timeout) and returns the pid named by hello.js's 200 reply
-// ("node worker ID pid N").
-func nodePid(addr string) (int, error) {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return 0, err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n"); err != nil {
-		return 0, err
-	}
-	b, _ := io.ReadAll(io.LimitReader(c, 4096))
-	i := bytes.Index(b, []byte(" pid "))
-	if !bytes.HasPrefix(b, []byte("HTTP/1.1 200 ")) || i < 0 {
-		return 0, fmt.Errorf("unexpected reply %q", b)
-	}
-	digits := b[i+len(" pid "):]
-	n := 0
-	for n < len(digits) && digits[n] >= '0' && digits[n] <= '9' {
-		n++
-	}
-	return strconv.Atoi(string(digits[:n]))
+// alive says why waiting on s since t0 should stop, if it should.
+func (s *cliServer) alive(ctx context.Context, t0 time.Time) error {
+	return stopReason(ctx, t0, s.exited, s.log, "the manager", "")
 }
 
-// nodeBatch sends n concurrent requests, each on a fresh connection, and
-// returns the pids named by the replies that arrived.
-func nodeBatch(addr string, n int) []int {
-	got := make(chan int, n)
-	for range n {
-		go func() {
-			pid, _ := nodePid(addr) // 0 on error
-			got <- pid
-		}()
-	}
-	var pids []int
-	for range n {
-		if pid := <-got; pid != 0 {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
-// cliAlive says why waiting on s since t0 should stop, if it should.
-func cliAlive(ctx context.Context, s *cliServer, t0 time.Time) error {
-	switch {
-	case ctx.Err() != nil:
-		return ctx.Err()
-	case s.exited():
-		return fmt.Errorf("the manager exited; log ends:\n%s", s.log())
-	case time.Since(t0) > recoveryLimit:
-		return fmt.Errorf("gave up after %v; log ends:\n%s", recoveryLimit, s.log())
-	}
-	return nil
-}
-
-// cliWaitServing waits (<= 15 s) until s has n Node workers and each has
-// answered a request.
-func cliWaitServing(ctx context.Context, s *cliServer, addr string, n int) error {
-	t0 := time.Now()
-	answered := map[int]bool{}
-	for {
-		if ws := s.workers(); len(ws) == n {
-			for _, pid := range nodeBatch(addr, 2*n) {
-				answered[pid] = true
-			}
-			if !slices.ContainsFunc(ws, func(w int) bool { return !answered[w] }) {
-				return nil
-			}
-		}
-		if err := cliAlive(ctx, s, t0); err != nil {
-			return fmt.Errorf("waiting for %d serving workers on %s: %w", n, addr, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+// probe is s for the wait and kill loops: its workers are the Node
+// programs of its tree, and every probe batch is paced (back to back, the
+// batches and the survivor answering them take the 2 cores from the
+// starting Node program: Node's start is CPU-bound, about 60 ms of CPU
+// here).
+func (s *cliServer) probe() probeTarget {
+	return probeTarget{workers: s.workers, alive: s.alive, marker: nodeMarker, paced: true}
 }
 
 // cliKills kills a Node worker of s with SIGKILL recoveryKills times (the
@@ -102,73 +30,13 @@ func cliWaitServing(ctx context.Context, s *cliServer, addr string, n int) error
 // the milliseconds until the replacement Node process existed ("spawn")
 // and until it served ("served") to out.
 func cliKills(ctx context.Context, s *cliServer, addr string, out samples) error {
-	last := 0
-	for k := 0; k < recoveryKills; k++ {
-		if err := cliWaitServing(ctx, s, addr, recoveryWorkers); err != nil {
-			return err
-		}
-		// >= 2 s apart (pm2's min_uptime is 1 s), jittered so kills do not
-		// lock onto a periodic loop, as in shared/anchors/peers
-		if err := sleepCtx(ctx, 2*time.Second+rand.N(time.Second)); err != nil {
-			return err
-		}
-		before := s.workers()
-		if len(before) != recoveryWorkers {
-			return fmt.Errorf("%d workers before kill %d, want %d", len(before), k+1, recoveryWorkers)
-		}
-		slices.Sort(before)
-		victim := before[0]
-		if victim == last {
-			victim = before[1]
-		}
-		spawn, served, fresh, err := cliKillOne(ctx, s, addr, before, victim)
-		if err != nil {
-			return fmt.Errorf("kill %d: %w", k+1, err)
-		}
-		out.add("spawn", spawn)
-		out.add("served", served)
-		last = fresh
+	// >= 2 s apart: pm2's min_uptime is 1 s
+	spawn, served, err := killRun(ctx, s.probe(), addr, 2*time.Second)
+	for i := range spawn {
+		out.add("spawn", spawn[i])
+		out.add("served", served[i])
 	}
-	return nil
-}
-
-// cliKillOne is killOne of section recovery for a tree of processes: it
-// polls every millisecond for a new Node worker, then sends batches of
-// fresh-connection requests, one batch a millisecond, until a reply names
-// it.
-func cliKillOne(ctx context.Context, s *cliServer, addr string, before []int, victim int) (spawn, served float64, fresh int, err error) {
-	t0 := time.Now()
-	if err := signalPid(victim, syscall.SIGKILL); err != nil {
-		return 0, 0, 0, err
-	}
-	for fresh == 0 {
-		for _, w := range s.workers() {
-			if !slices.Contains(before, w) {
-				fresh = w
-			}
-		}
-		if fresh != 0 {
-			break
-		}
-		if err := cliAlive(ctx, s, t0); err != nil {
-			return 0, 0, 0, fmt.Errorf("no replacement process: %w", err)
-		}
-		time.Sleep(time.Millisecond)
-	}
-	spawn = ms(time.Since(t0))
-	for {
-		pids := nodeBatch(addr, recoveryBatch)
-		if slices.Contains(pids, fresh) {
-			return spawn, ms(time.Since(t0)), fresh, nil
-		}
-		if err := cliAlive(ctx, s, t0); err != nil {
-			return 0, 0, 0, fmt.Errorf("replacement %d never served: %w", fresh, err)
-		}
-		// paced: back to back, the batches and the survivor answering them
-		// take the 2 cores from the starting Node program (Node's start is
-		// CPU-bound, about 60 ms of CPU here)
-		time.Sleep(time.Millisecond)
-	}
+	return err
 }
 
 // cliThroughput warms s up, then runs wrk as section http does and adds
@@ -218,16 +86,11 @@ func cliThroughput(s *cliServer, addr string, out samples) (string, error) {
 func cliReloadRun(ctx context.Context, s *cliServer, addr, wrkBin, script string, out samples) (notes []string, err error) {
 	wctx, cancel := context.WithTimeout(ctx, 40*time.Second)
 	defer cancel()
-	args := append(strings.Fields(reloadWrkArgs), "-s", script, "http://"+addr+"/")
-	cmd := exec.CommandContext(wctx, wrkBin, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	t0 := time.Now()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("wrk: %w", err)
+	run, err := startReloadWrk(wctx, wrkBin, script, addr)
+	if err != nil {
+		return nil, err
 	}
-	wrkDone := make(chan error, 1)
-	go func() { wrkDone <- cmd.Wait() }()
+	t0 := run.t0
 	wrkFor := wrkDuration(reloadWrkArgs)
 	reloadsDone := make(chan []string, 1)
 	go func() { // joined below: every reload is bounded (30 s) and wctx ends the sleeps
@@ -262,23 +125,17 @@ func cliReloadRun(ctx context.Context, s *cliServer, addr, wrkBin, script string
 			for _, w := range s.workers() {
 				pids[w] = true
 			}
-		case werr = <-wrkDone:
+		case werr = <-run.done:
 			waiting = false
 		}
 	}
 	notes = <-reloadsDone
 	if werr != nil {
-		return notes, fmt.Errorf("wrk: %v:\n%s%s", werr, stdout.String(), stderr.String())
+		return notes, fmt.Errorf("wrk: %v:\n%s%s", werr, run.stdout.String(), run.stderr.String())
 	}
-	var w reloadOut
-	found := false
-	for _, l := range strings.Split(stdout.String(), "\n") {
-		if strings.HasPrefix(l, "{") && json.Unmarshal([]byte(l), &w) == nil {
-			found = true
-		}
-	}
-	if !found {
-		return notes, fmt.Errorf("wrk printed no report: %s", stdout.String())
+	w, err := run.report()
+	if err != nil {
+		return notes, err
 	}
 	if err := sleepCtx(ctx, time.Second); err != nil {
 		return notes, err
@@ -286,12 +143,7 @@ func cliReloadRun(ctx context.Context, s *cliServer, addr, wrkBin, script string
 	for _, w := range s.workers() {
 		pids[w] = true
 	}
-	for k, v := range map[string]float64{"requests": float64(w.Requests), "connect": float64(w.Connect),
-		"read": float64(w.Read), "write": float64(w.Write), "timeout": float64(w.Timeout),
-		"status": float64(w.Status), "max_ms": w.MaxMs, "workers": float64(len(s.workers())), "pids": float64(len(pids)),
-		"failed": float64(w.Connect + w.Read + w.Write + w.Timeout + w.Status)} {
-		out.add(k, v)
-	}
+	w.add(out, len(s.workers()), len(pids))
 	return notes, nil
 }
 
@@ -312,7 +164,7 @@ func cliNodeFloor(ctx context.Context, dir, addr string) ([]float64, error) {
 			return nil, err
 		}
 		for {
-			if pid, _ := nodePid(addr); pid == p.pid {
+			if pid, _ := replyPid(addr, nodeMarker); pid == p.pid {
 				out = append(out, ms(time.Since(t0)))
 				break
 			}

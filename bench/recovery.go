@@ -5,13 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -52,14 +48,12 @@ func benchRecovery(runs int) error {
 	if runtime.GOOS != "linux" {
 		return errors.New("needs Linux (/proc)")
 	}
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer cancel()
-	dir, err := os.MkdirTemp("", "bench-recovery-")
+	ctx, dir, end, err := startSection("recovery")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	hello, err := buildHello(ctx, dir)
+	defer end()
+	hello, err := goBuild(ctx, dir, "./examples/hello")
 	if err != nil {
 		return err
 	}
@@ -95,69 +89,7 @@ func recoveryRun(ctx context.Context, s peerServer, dir, addr string) (spawn, se
 		return nil, nil, err
 	}
 	defer p.stop()
-	last := 0
-	for k := 0; k < recoveryKills; k++ {
-		if err := waitServing(ctx, p, addr, recoveryWorkers); err != nil {
-			return nil, nil, err
-		}
-		// >= 1 s apart, jittered so kills do not lock onto a periodic master loop
-		if err := sleepCtx(ctx, time.Second+rand.N(time.Second)); err != nil {
-			return nil, nil, err
-		}
-		before := p.children()
-		if len(before) != recoveryWorkers {
-			return nil, nil, fmt.Errorf("%d workers before kill %d, want %d", len(before), k+1, recoveryWorkers)
-		}
-		slices.Sort(before)
-		victim := before[0]
-		if victim == last {
-			victim = before[1]
-		}
-		sp, sv, fresh, err := killOne(ctx, p, addr, before, victim)
-		if err != nil {
-			return nil, nil, fmt.Errorf("kill %d: %w", k+1, err)
-		}
-		spawn, served, last = append(spawn, sp), append(served, sv), fresh
-	}
-	return spawn, served, nil
-}
-
-// killOne sends SIGKILL to victim, polls p's children every millisecond
-// until one not in before exists, then sends batches of concurrent
-// fresh-connection requests until a reply names it. It returns both times
-// in milliseconds from the kill and the new worker's pid.
-func killOne(ctx context.Context, p *proc, addr string, before []int, victim int) (spawn, served float64, fresh int, err error) {
-	t0 := time.Now()
-	if err := signalPid(victim, syscall.SIGKILL); err != nil {
-		return 0, 0, 0, err
-	}
-	for fresh == 0 {
-		for _, c := range p.children() {
-			if !slices.Contains(before, c) {
-				fresh = c
-			}
-		}
-		if fresh != 0 {
-			break
-		}
-		if err := p.alive(ctx, t0); err != nil {
-			return 0, 0, 0, fmt.Errorf("no replacement process: %w", err)
-		}
-		time.Sleep(time.Millisecond)
-	}
-	spawn = ms(time.Since(t0))
-	for {
-		pids := batch(addr, recoveryBatch)
-		if slices.Contains(pids, fresh) {
-			return spawn, ms(time.Since(t0)), fresh, nil
-		}
-		if err := p.alive(ctx, t0); err != nil {
-			return 0, 0, 0, fmt.Errorf("replacement %d never served: %w", fresh, err)
-		}
-		if len(pids) == 0 {
-			time.Sleep(time.Millisecond)
-		}
-	}
+	return killRun(ctx, p.probe(), addr, time.Second) // >= 1 s apart
 }
 
 // printRecovery prints the percentiles of each server, the ratio of the
@@ -240,15 +172,7 @@ func (p *proc) exited() bool {
 
 // alive says why waiting on p since t0 should stop, if it should.
 func (p *proc) alive(ctx context.Context, t0 time.Time) error {
-	switch {
-	case ctx.Err() != nil:
-		return ctx.Err()
-	case p.exited():
-		return fmt.Errorf("server exited; log ends:\n%s", p.logTail())
-	case time.Since(t0) > recoveryLimit:
-		return fmt.Errorf("gave up after %v; server log ends:\n%s", recoveryLimit, p.logTail())
-	}
-	return nil
+	return stopReason(ctx, t0, p.exited, p.logTail, "server", "server ")
 }
 
 // children lists p's live (not zombie) child processes. It reads the
@@ -316,69 +240,9 @@ func (p *proc) stop() {
 	fmt.Fprintf(os.Stderr, "bench: workers of pid %d still running after SIGKILL\n", p.pid)
 }
 
-// waitServing waits (<= 15 s) until p has n workers and each has answered
-// a request.
-func waitServing(ctx context.Context, p *proc, addr string, n int) error {
-	t0 := time.Now()
-	answered := map[int]bool{}
-	for {
-		if kids := p.children(); len(kids) == n {
-			for _, pid := range batch(addr, 2*n) {
-				answered[pid] = true
-			}
-			if !slices.ContainsFunc(kids, func(k int) bool { return !answered[k] }) {
-				return nil
-			}
-		}
-		if err := p.alive(ctx, t0); err != nil {
-			return fmt.Errorf("waiting for %d serving workers on %s: %w", n, addr, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// batch sends n concurrent requests, each on a fresh connection, and
-// returns the pids named by the replies that arrived.
-func batch(addr string, n int) []int {
-	got := make(chan int, n)
-	for range n {
-		go func() {
-			pid, _ := helloPid(addr) // 0 on error
-			got <- pid
-		}()
-	}
-	var pids []int
-	for range n {
-		if pid := <-got; pid != 0 {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
-// helloPid sends GET / with Connection: close (1 s timeout) and returns
-// the pid of "hello from ... (pid N" in a 200 reply.
-func helloPid(addr string) (int, error) {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return 0, err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n"); err != nil {
-		return 0, err
-	}
-	b, _ := io.ReadAll(io.LimitReader(c, 4096))
-	i := bytes.Index(b, []byte("(pid "))
-	if !bytes.HasPrefix(b, []byte("HTTP/1.1 200 ")) || i < 0 {
-		return 0, fmt.Errorf("unexpected reply %q", b)
-	}
-	digits := b[i+len("(pid "):]
-	n := 0
-	for n < len(digits) && digits[n] >= '0' && digits[n] <= '9' {
-		n++
-	}
-	return strconv.Atoi(string(digits[:n]))
+// probe is p for the wait and kill loops: its children are the workers.
+func (p *proc) probe() probeTarget {
+	return probeTarget{workers: p.children, alive: p.alive, marker: helloMarker}
 }
 
 // ms is d in milliseconds.

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -35,22 +32,6 @@ var reloadAt = []time.Duration{3 * time.Second, 6 * time.Second, 9 * time.Second
 // Anchors measured with the same method (RESULTS.md, part 2), failed
 // requests over the 3 reloads (median of 3 runs).
 const reloadAnchors = "pm2 65, gunicorn gthread 37, gunicorn sync 0"
-
-// reloadLua makes wrk print its totals, socket errors, non-2xx replies
-// (summary.errors.status) and the max latency as one JSON line.
-const reloadLua = `-- wrk script: totals, errors and max latency of a reload run as one JSON line.
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format('{"requests":%d,"connect":%d,"read":%d,"write":%d,"timeout":%d,"status":%d,"max_ms":%.3f}\n',
-    summary.requests, e.connect, e.read, e.write, e.timeout, e.status, latency.max / 1000))
-end
-`
-
-// reloadOut is what the wrk script prints.
-type reloadOut struct {
-	Requests, Connect, Read, Write, Timeout, Status int
-	MaxMs                                           float64 `json:"max_ms"`
-}
 
 // reloadFigure is one row of the reload table.
 type reloadFigure struct {
@@ -92,18 +73,12 @@ func benchReload(runs int) error {
 			return fmt.Errorf("needs wrk (apt-get install -y wrk)")
 		}
 	}
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer cancel()
-	dir, err := os.MkdirTemp("", "bench-reload-")
+	ctx, dir, script, end, err := startReloadSection("reload")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	script := filepath.Join(dir, "reload_report.lua")
-	if err := os.WriteFile(script, []byte(reloadLua), 0o644); err != nil {
-		return err
-	}
-	hello, err := buildHello(ctx, dir)
+	defer end()
+	hello, err := goBuild(ctx, dir, "./examples/hello")
 	if err != nil {
 		return err
 	}
@@ -142,27 +117,22 @@ func reloadRun(ctx context.Context, s peerServer, dir, addr, wrkBin, script stri
 		return "", err
 	}
 	defer p.stop()
-	if err := waitServing(ctx, p, addr, recoveryWorkers); err != nil {
+	if err := waitServing(ctx, p.probe(), addr, recoveryWorkers); err != nil {
 		return "", err
 	}
 	wctx, cancel := context.WithTimeout(ctx, 40*time.Second)
 	defer cancel()
-	args := append(strings.Fields(reloadWrkArgs), "-s", script, "http://"+addr+"/")
-	cmd := exec.CommandContext(wctx, wrkBin, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	t0 := time.Now()
-	if err := cmd.Start(); err != nil {
-		return "", fmt.Errorf("wrk: %w", err)
+	run, err := startReloadWrk(wctx, wrkBin, script, addr)
+	if err != nil {
+		return "", err
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	t0 := run.t0
 	var werr error
 	waited := false
 	defer func() {
 		if !waited { // error path: end wrk (by its pid, through wctx) and wait
 			cancel()
-			<-done
+			<-run.done
 		}
 	}()
 	// Every 50 ms note the workers (each reload should bring 2 new ones);
@@ -192,24 +162,18 @@ func reloadRun(ctx context.Context, s peerServer, dir, addr, wrkBin, script stri
 				return "", fmt.Errorf("SIGHUP %d: %w", sent+1, err)
 			}
 			sent++
-		case werr = <-done:
+		case werr = <-run.done:
 			waited = true
 		case <-ctx.Done():
 			return "", ctx.Err()
 		}
 	}
 	if werr != nil || sent < len(reloadAt) {
-		return "", fmt.Errorf("wrk ended (%v) after %d of %d reloads:\n%s%s", werr, sent, len(reloadAt), stdout.String(), stderr.String())
+		return "", fmt.Errorf("wrk ended (%v) after %d of %d reloads:\n%s%s", werr, sent, len(reloadAt), run.stdout.String(), run.stderr.String())
 	}
-	var w reloadOut
-	found := false
-	for _, l := range strings.Split(stdout.String(), "\n") {
-		if strings.HasPrefix(l, "{") && json.Unmarshal([]byte(l), &w) == nil {
-			found = true
-		}
-	}
-	if !found {
-		return "", fmt.Errorf("wrk printed no report: %s", stdout.String())
+	w, err := run.report()
+	if err != nil {
+		return "", err
 	}
 	if err := sleepCtx(ctx, time.Second); err != nil {
 		return "", err
@@ -219,12 +183,7 @@ func reloadRun(ctx context.Context, s peerServer, dir, addr, wrkBin, script stri
 		workers = 0
 		notes = append(notes, "the server exited during the run; log ends:\n"+indent(p.logTail()))
 	}
-	for k, v := range map[string]float64{"requests": float64(w.Requests), "connect": float64(w.Connect),
-		"read": float64(w.Read), "write": float64(w.Write), "timeout": float64(w.Timeout),
-		"status": float64(w.Status), "max_ms": w.MaxMs, "workers": float64(workers), "pids": float64(len(pids)),
-		"failed": float64(w.Connect + w.Read + w.Write + w.Timeout + w.Status)} {
-		out.add(k, v)
-	}
+	w.add(out, workers, len(pids))
 	return strings.Join(notes, "; "), nil
 }
 
@@ -316,21 +275,6 @@ func joinNums(v []float64) string {
 // indent indents every line of s by four spaces.
 func indent(s string) string {
 	return "    " + strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n    ")
-}
-
-// buildHello builds examples/hello into dir.
-func buildHello(ctx context.Context, dir string) (string, error) {
-	goBin := os.Getenv("GO")
-	if goBin == "" {
-		goBin = "go"
-	}
-	bin := filepath.Join(dir, "hello")
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", bin, "./examples/hello")
-	cmd.Dir = filepath.Join(benchDir(), "..")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./examples/hello: %w\n%s", err, out)
-	}
-	return bin, nil
 }
 
 // startHello runs examples/hello with recoveryWorkers workers.
