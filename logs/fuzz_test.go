@@ -53,9 +53,6 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		want := string(b) + "\n"
-		if b[19] == ',' { // time.Parse takes a comma for the decimal point too
-			want = want[:19] + "." + want[20:]
-		}
 		if got := format(nil, l.Time, l.Stream, []byte(l.Text)); string(got) != want {
 			t.Fatalf("%q: read as %+v, which formats as %q", b, l, got)
 		}

@@ -80,8 +80,9 @@ func parse(worker int, b []byte) Line {
 	if len(b) < len(timeLayout)+5 || b[len(timeLayout)] != ' ' {
 		return l
 	}
-	t, err := time.Parse(timeLayout, string(b[:len(timeLayout)]))
-	if err != nil {
+	stamp := string(b[:len(timeLayout)])
+	t, err := time.Parse(timeLayout, stamp)
+	if err != nil || t.UTC().Format(timeLayout) != stamp { // only what format writes (time.Parse also takes "," and more)
 		return l
 	}
 	switch string(b[len(timeLayout) : len(timeLayout)+5]) {
