@@ -40,7 +40,7 @@ func cmdline(t *testing.T, pid string) string {
 func TestPythonWorkers(t *testing.T) {
 	needProgram(t, "python3")
 	r := startRun(t, nil, "-n", "2", "-l", "127.0.0.1:0", "--ready", "notify", "--", "python3", "testdata/hello.py")
-	seen := answerers(t, r.addr, 2, 400)
+	seen := answerers(t, r.addr, 2, 2000)
 	if len(seen) != 2 {
 		t.Fatalf("answers came from workers %v, want 2 of them", seen)
 	}
@@ -87,7 +87,7 @@ func TestPythonWorkers(t *testing.T) {
 	if !replaced {
 		t.Fatalf("no worker replaced worker %d (restarts 1): %+v", victim.ID, st.Workers)
 	}
-	if after := answerers(t, r.addr, 2, 400); len(after) != 2 || after[strconv.Itoa(victim.ID)] != "" {
+	if after := answerers(t, r.addr, 2, 2000); len(after) != 2 || after[strconv.Itoa(victim.ID)] != "" {
 		t.Fatalf("after the kill, answers from %v: want 2 workers, not %d", after, victim.ID)
 	}
 }
@@ -98,7 +98,7 @@ func TestPythonWorkers(t *testing.T) {
 func TestNodeReloadUnderLoad(t *testing.T) {
 	needProgram(t, "node")
 	r := startRun(t, nil, "-n", "2", "-l", "127.0.0.1:0", "--ready", "notify", "--", "node", "testdata/hello.js")
-	if seen := answerers(t, r.addr, 2, 400); len(seen) != 2 {
+	if seen := answerers(t, r.addr, 2, 2000); len(seen) != 2 {
 		t.Fatalf("answers came from workers %v, want 2 of them", seen)
 	}
 	var tags atomic.Int64

@@ -116,7 +116,7 @@ func TestSocketActivation(t *testing.T) {
 	cmd.ExtraFiles = []*os.File{f}
 	r := startCmd(t, cmd, filepath.Join(dir, "ctl.sock"))
 	r.waitLine("listening on web (from systemd)", 5*time.Second)
-	if seen := answerers(t, ln.Addr().String(), 2, 400); len(seen) != 2 {
+	if seen := answerers(t, ln.Addr().String(), 2, 2000); len(seen) != 2 {
 		t.Fatalf("on the passed socket, answers from %v, want 2 workers", seen)
 	}
 	r.cmd.Process.Signal(syscall.SIGUSR1)
